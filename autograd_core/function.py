@@ -1,0 +1,351 @@
+"""Function: the base of every differentiable op; `apply` runs forward and records the node.
+
+One mechanism serves the library's primitives and users' own ops (PyTorch's `torch.autograd.Function`):
+
+    class Exp(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+        @staticmethod
+        def backward(ctx, grad):
+            y, = ctx.saved_tensors
+            return grad * y
+
+The node recorded on the graph *is* the `ctx` object: an instance of the Function subclass holding
+the saved tensors, the edges to the nodes that made the inputs, and what the reverse pass needs.
+
+Library primitives set `_array_forward = True`: their forward receives NumPy arrays (and plain
+Python scalars) and returns arrays, and their backward is written with operators and `xp.*`
+functions only, so the one formula runs on plain arrays during an ordinary backward (fast) and on
+Tensors when `create_graph=True` (NumPy's dispatch protocols route `xp.exp(tensor)` to the
+Tensor op, which records the graph of the gradient itself).
+"""
+import traceback
+
+from . import anomaly as _anomaly
+from .backend import xp
+from .grad_mode import _state as _grad_state
+
+_new = object.__new__
+_ndarray = xp.ndarray
+_generic = xp.generic
+_anomaly_state = _anomaly._state
+_FALSES = [(False,) * n for n in range(64)]
+
+Tensor = None  # bound by tensor.py once Tensor exists (the two modules need each other)
+
+
+def _bind_tensor(cls):
+    global Tensor
+    Tensor = cls
+
+
+class _Saved:
+    """A tensor saved for backward: the tensor (or, for an output, its array) and its version."""
+    __slots__ = ("tensor", "array", "vc", "version", "output_nr")
+
+    def __init__(self, tensor, array, vc, version, output_nr):
+        self.tensor, self.array, self.vc, self.version, self.output_nr = tensor, array, vc, version, output_nr
+
+
+class Function:
+    """Base class for differentiable operations: subclass it with static forward and backward."""
+
+    # why: library primitives compute on arrays; user Functions see Tensors as in PyTorch
+    _array_forward = False
+    # why: ops whose output is a view of their first input share its version counter
+    _is_view = False
+
+    _edges = ()
+    _saved = None
+    _to_save = ()
+    _released = False
+    _stack = None
+    _non_diff = ()
+    _pre_hooks = None
+    _retain = None
+    _n_outputs = 1
+    needs_input_grad = ()
+
+    # ---- the ctx API used inside forward/backward -------------------------------------
+    def save_for_backward(self, *tensors):
+        """Keep tensors (inputs or outputs of this op) for use in backward."""
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self):
+        """The saved tensors; raises if the graph was freed or one was modified in place."""
+        saved = self._saved
+        if saved is None:
+            if self._released:
+                raise RuntimeError(_freed_message(self))
+            return ()
+        arrays = self._unpack_arrays
+        out = []
+        for s in saved:
+            if s is None or not isinstance(s, _Saved):
+                out.append(s)
+                continue
+            if s.vc[0] != s.version:
+                raise RuntimeError(_version_message(self, s))
+            if arrays:
+                out.append(s.array)
+            elif s.tensor is not None:
+                out.append(s.tensor)
+            else:
+                # why: an output is stored as its array (a Tensor would make a reference cycle);
+                # rebuilt here, linked to this node, so gradients of gradients flow through it.
+                t = Tensor._make(s.array, True, self, s.output_nr)
+                t._vc = s.vc
+                out.append(t)
+        return tuple(out)
+
+    def mark_non_differentiable(self, *outputs):
+        """Declare outputs that carry no gradient (as in PyTorch)."""
+        self._non_diff = outputs
+
+    def mark_dirty(self, *tensors):
+        """Accepted for PyTorch compatibility; in-place Functions are not supported."""
+        raise RuntimeError(f"{type(self).__name__}: in-place custom Functions (mark_dirty) are not supported")
+
+    def set_materialize_grads(self, value):
+        """Accepted for PyTorch compatibility: missing output gradients are always zeros."""
+
+    # ---- what the graph shows ---------------------------------------------------------
+    def name(self):
+        """The node's name as PyTorch prints it, e.g. 'MulBackward0'."""
+        return f"{type(self).__name__}Backward0"
+
+    @property
+    def next_functions(self):
+        """((node, output_nr) or (None, 0)) for each input, as in PyTorch."""
+        return tuple((None, 0) if e is None else
+                     ((e[0]._accumulator(), 0) if isinstance(e[0], Tensor) else (e[0], e[1]))
+                     for e in self._edges)
+
+    @property
+    def metadata(self):
+        """A dict users may annotate nodes with (the graph drawings read 'name')."""
+        md = self.__dict__.get("_metadata")
+        if md is None:
+            md = self._metadata = {}
+        return md
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+    def _release(self):
+        """Free what the node saved: called after its backward unless retain_graph."""
+        self._saved = None
+        self._released = True
+
+    # ---- forward ------------------------------------------------------------------------
+    @staticmethod
+    def forward(ctx, *args):
+        """Compute the op's result; override in subclasses."""
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        """Return one gradient (or None) per forward input; override in subclasses."""
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args):
+        """Run forward on args and, when any input requires grad, record this op on the graph."""
+        ctx = _new(cls)
+        record = False
+        if cls._array_forward:
+            fargs = []
+            for a in args:
+                if isinstance(a, Tensor):
+                    if a._requires_grad:
+                        record = True
+                    fargs.append(a._data)
+                else:
+                    fargs.append(a)
+        else:
+            fargs = args
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    record = True
+        if record and _grad_state.enabled:
+            edges = []
+            needs = []
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    d = a._data
+                    # why: a leaf is its own node in the graph (the engine accumulates into its .grad)
+                    edges.append((a.grad_fn or a, a._output_nr, d.shape, d.dtype))
+                    needs.append(True)
+                else:
+                    edges.append(None)
+                    needs.append(False)
+            ctx._edges = edges
+            ctx.needs_input_grad = tuple(needs)
+        else:
+            record = False
+            ctx.needs_input_grad = _FALSES[len(args)]
+        if cls._array_forward:
+            try:
+                out = cls.forward(ctx, *fargs)
+            except ValueError as e:
+                raise _forward_error(cls, e, args) from None
+        else:
+            out = _user_forward(cls, ctx, args)
+        if type(out) is _ndarray:
+            # the common case, inlined: one array output
+            t = _new(Tensor)
+            t._data = out
+            t._vc = [0]
+            if record and out.dtype.kind in "fc":
+                t._requires_grad = True
+                t.grad_fn = ctx
+        else:
+            t = _wrap_outputs(out, ctx, record)
+        if cls._is_view:
+            t._vc = args[0]._vc
+        if record:
+            if ctx._to_save:
+                ctx._saved = _pack_saved(ctx._to_save, args, fargs, t, out)
+                ctx._to_save = ()
+            if _anomaly_state.enabled:
+                ctx._stack = traceback.extract_stack()[:-1]
+                _anomaly.check_forward(ctx, t)
+        return t
+
+
+def _user_forward(cls, ctx, args):
+    """Run a user Function's forward with recording off (its Tensor ops are not part of the graph)."""
+    prev = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
+        return cls.forward(ctx, *args)
+    except ValueError as e:
+        raise _forward_error(cls, e, args) from None
+    finally:
+        _grad_state.enabled = prev
+
+
+def _forward_error(cls, e, args):
+    """NumPy's broadcast error turned into one naming the op and the shapes; other errors unchanged."""
+    msg = str(e)
+    if "broadcast" in msg and "operands" in msg:
+        return ValueError(broadcast_message(cls.__name__.lower(), [getattr(a, "shape", ()) for a in args]))
+    return e
+
+
+def broadcast_message(op, shapes):
+    """Explain why shapes don't broadcast: each shape right-aligned, the clashing dimension named."""
+    shapes = [tuple(s) for s in shapes]
+    texts = [str(s) if len(s) != 1 else f"({s[0]},)" for s in shapes]
+    width = max(len(t) for t in texts)
+    lines = [f"{op}: shapes cannot be broadcast together (aligned from the right):"]
+    lines += ["    " + t.rjust(width) for t in texts]
+    n = max(len(s) for s in shapes)
+    for k in range(1, n + 1):
+        dims = {s[-k] for s in shapes if len(s) >= k} - {1}
+        if len(dims) > 1:
+            lines.append(f"  dimension {-k}: sizes {' vs '.join(str(s[-k]) for s in shapes if len(s) >= k)} "
+                         f"differ and none is 1")
+            break
+    return "\n".join(lines)
+
+
+def _wrap_outputs(out, ctx, record):
+    """Turn forward's array/Tensor result(s) into Tensors; link them to ctx when recording."""
+    if isinstance(out, tuple):
+        outs = tuple(_wrap_one(o, ctx, record, i) for i, o in enumerate(out))
+        if record:
+            ctx._n_outputs = len(outs)
+            ctx._out_meta = [(o._data.shape, o._data.dtype) for o in outs]
+        return outs
+    return _wrap_one(out, ctx, record, 0)
+
+
+def _wrap_one(o, ctx, record, nr):
+    if isinstance(o, Tensor):
+        t = o
+    else:
+        if type(o) is not xp.ndarray:
+            o = xp.asarray(o)
+        t = Tensor._make(o)
+    if record and t._data.dtype.kind in "fc":
+        if not any(t is n for n in ctx._non_diff):
+            t._requires_grad = True
+            t.grad_fn = ctx
+            t._output_nr = nr
+    return t
+
+
+def _pack_saved(to_save, args, fargs, outs, raw):
+    """Record saved tensors with their version so later in-place writes are caught."""
+    outputs = outs if type(outs) is tuple else (outs,)
+    raws = raw if type(raw) is tuple else (raw,)
+    packed = []
+    for item in to_save:
+        if item is None or not isinstance(item, (_ndarray, Tensor, _generic)):
+            packed.append(item)  # a plain value (scalar, shape) kept as it is
+            continue
+        found = None
+        for i, o in enumerate(outputs):
+            # why: NumPy returns scalars, not 0-d arrays, from 0-d math; match the raw result too
+            if item is o._data or item is o or item is raws[i]:
+                found = _Saved(None, o._data, o._vc, o._vc[0], i)
+                break
+        if found is None:
+            for a, fa in zip(args, fargs):
+                if item is fa or item is a:
+                    if isinstance(a, Tensor):
+                        found = _Saved(a, a._data, a._vc, a._vc[0], 0)
+                    break
+        if found is None:
+            if isinstance(item, Tensor):
+                found = _Saved(item, item._data, item._vc, item._vc[0], 0)
+            else:
+                # an array made inside forward (or passed in as a constant): a constant of the backward
+                packed.append(item)
+                continue
+        packed.append(found)
+    return packed
+
+
+class AccumulateGrad:
+    """The graph node of a leaf tensor: adds the incoming gradient into the leaf's `.grad`."""
+
+    _edges = ()
+    _released = False
+    _stack = None
+    _n_outputs = 1
+    _pre_hooks = None
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        """'AccumulateGrad', as in PyTorch."""
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self):
+        """A leaf has no inputs."""
+        return ()
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def _freed_message(node):
+    return (f"{node.name()}: trying to backward through the graph a second time (or to read saved tensors "
+            f"after they were freed). The first backward() frees the arrays each op saved, to keep memory "
+            f"flat in training loops; pass retain_graph=True to the first backward() (or ag.grad) if you "
+            f"need to go through the graph again.")
+
+
+def _version_message(node, s):
+    return (f"one of the tensors needed for gradient computation has been modified by an in-place operation: "
+            f"{node.name()} saved a tensor of shape {tuple(s.array.shape)} at version {s.version}, and it is "
+            f"now at version {s.vc[0]}. Use an out-of-place op (x = x + y instead of x += y), or clone() the "
+            f"tensor before modifying it.")

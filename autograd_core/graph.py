@@ -1,0 +1,386 @@
+"""The reverse pass: topological order without recursion, gradient accumulation, broadcast undoing.
+
+This is the one place where a gradient computed at an op's (broadcast) output shape is summed back
+to each input's shape, where hooks run, where `.grad` is accumulated and where saved arrays are
+freed. During an ordinary backward the gradients travelling through the graph are plain arrays;
+with `create_graph=True` they are Tensors, and every step here is itself recorded.
+"""
+from . import anomaly as _anomaly
+from .backend import xp
+from .function import Function, _freed_message
+from .grad_mode import _state as _grad_state
+
+_ndarray = xp.ndarray
+_anomaly_state = _anomaly._state
+
+Tensor = None  # bound by tensor.py
+
+
+def _bind_tensor(cls):
+    global Tensor
+    Tensor = cls
+
+
+def _root_edge(t, what):
+    """The (node, output_nr) a root tensor's gradient enters the graph at."""
+    if not t._requires_grad:
+        raise RuntimeError(f"{what}: element 0 of tensors does not require grad and does not have a grad_fn "
+                           f"(shape {t.shape}); call requires_grad_() on a leaf or check for no_grad / detach")
+    if t.grad_fn is not None:
+        return t.grad_fn, t._output_nr
+    return t, 0
+
+
+def _topological_order(roots):
+    """Count, for every node reachable from roots, how many edges point at it (iteratively)."""
+    deps = {}
+    seen = set()
+    stack = list(roots)
+    for r in roots:
+        seen.add(r)
+    while stack:
+        node = stack.pop()
+        for e in node._edges:
+            if e is None:
+                continue
+            nxt = e[0]
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps, seen
+
+
+def _needed_nodes(all_nodes, targets):
+    """The nodes with a path to some target node (ag.grad only runs those)."""
+    # why: reverse the edges once, then walk back from the targets; no recursion
+    parents = {}
+    for node in all_nodes:
+        for e in node._edges:
+            if e is not None:
+                parents.setdefault(e[0], []).append(node)
+    needed = set(t for t in targets if t in all_nodes)
+    stack = list(needed)
+    while stack:
+        n = stack.pop()
+        for p in parents.get(n, ()):
+            if p not in needed:
+                needed.add(p)
+                stack.append(p)
+    return needed
+
+
+def sum_to_shape(grad, shape, node=None):
+    """Sum a gradient computed at a broadcast shape back down to `shape` (undoing broadcasting)."""
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(s != 1 and s != g for s, g in zip(shape, gshape[lead:])):
+        who = node.name() if node is not None else "backward"
+        raise RuntimeError(f"{who}: returned a gradient of shape {tuple(gshape)} for an input of shape "
+                           f"{tuple(shape)}; the shapes are not broadcast-compatible")
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True) if not lead else grad.sum(axis=axes)
+    if grad.shape != shape:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def _as_graph_value(g, create_graph):
+    """Gradients travel as arrays in an ordinary backward and as Tensors under create_graph."""
+    if create_graph:
+        return g if isinstance(g, Tensor) else Tensor._make(xp.asarray(g))
+    if isinstance(g, Tensor):
+        return g._data
+    return g
+
+
+def _owned(g, seen_arrays):
+    """Return an array the caller may keep and later modify in place (copy only when needed)."""
+    if type(g) is not xp.ndarray:
+        return xp.array(g)
+    if not g.flags.writeable or not g.flags.owndata or id(g) in seen_arrays:
+        g = g.copy()
+    seen_arrays.add(id(g))
+    return g
+
+
+def _call_hooks(hooks, g, create_graph):
+    """Run tensor hooks: each gets the gradient as a Tensor and may return a replacement."""
+    tg = g if isinstance(g, Tensor) else Tensor._make(xp.asarray(g))
+    for hook in hooks:
+        r = hook(tg)
+        if r is not None:
+            tg = r if isinstance(r, Tensor) else Tensor._make(xp.asarray(r))
+    return tg if create_graph else tg._data
+
+
+def _accumulate_leaf(leaf, g, create_graph, seen_arrays):
+    """Add g into the leaf's .grad (in place when the buffer is ours)."""
+    if create_graph:
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    if leaf.grad is None:
+        leaf.grad = Tensor._make(_owned(g, seen_arrays))
+        return
+    buf = leaf.grad._data
+    if leaf.grad.grad_fn is None and buf.flags.writeable and buf.shape == g.shape:
+        buf += g
+        leaf.grad._vc[0] += 1
+    else:
+        leaf.grad = Tensor._make(buf + g) if leaf.grad.grad_fn is None else leaf.grad + g
+
+
+def _add_grad(buffers, node, nr, g):
+    """Add g to what node's output nr has received so far (single-output nodes hold it bare)."""
+    if node._n_outputs == 1:
+        prev = buffers.get(node)
+        buffers[node] = g if prev is None else prev + g
+    else:
+        slot = buffers.get(node)
+        if slot is None:
+            buffers[node] = {nr: g}
+        else:
+            slot[nr] = g if nr not in slot else slot[nr] + g
+
+
+def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, allow_unused=False, what="backward"):
+    """Run the reverse pass from roots; accumulate into leaves' .grad, or return grads of `inputs`."""
+    root_edges = [_root_edge(t, what) for t in roots]
+    root_nodes = []
+    for (node, _nr) in root_edges:
+        if node not in root_nodes:
+            root_nodes.append(node)
+    deps, reachable = _topological_order(root_nodes)
+
+    capture = None
+    needed = None
+    if inputs is not None:
+        capture = {}
+        targets = []
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor) or not t._requires_grad:
+                raise RuntimeError(f"{what}: input {i} does not require grad")
+            key = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t, 0)
+            capture.setdefault(key[0], {}).setdefault(key[1], []).append(i)
+            targets.append(key[0])
+        needed = _needed_nodes(reachable, targets)
+        deps = {}
+        for node in needed:
+            for e in node._edges:
+                if e is not None and e[0] in needed:
+                    deps[e[0]] = deps.get(e[0], 0) + 1
+
+    buffers = {}
+    for (node, nr), g in zip(root_edges, grad_roots):
+        _add_grad(buffers, node, nr, _as_graph_value(g, create_graph))
+
+    results = [None] * len(inputs) if inputs is not None else None
+    seen_arrays = set()
+    ready = [n for n in root_nodes if deps.get(n, 0) == 0 and (needed is None or n in needed)]
+    prev_mode = _grad_state.enabled
+    _grad_state.enabled = bool(create_graph)
+    # why: edge-of-domain math in backward formulas gives IEEE results quietly, as in forward
+    errstate = xp.errstate(all="ignore")
+    errstate.__enter__()
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None)
+            if grads is None:
+                # nothing flowed here (every path in gave None): just release the children
+                _release_children(node, deps, ready, needed)
+                continue
+            leaf = isinstance(node, Tensor)
+            if capture is not None and node in capture:
+                _capture(node, grads, capture[node], results, create_graph)
+                if leaf:
+                    continue
+            if leaf:
+                if inputs is None:
+                    hooks = node._hooks
+                    _accumulate_leaf(node, _call_hooks(hooks, grads, create_graph) if hooks else grads,
+                                     create_graph, seen_arrays)
+                continue
+            _run_node(node, grads, create_graph, retain_graph, buffers, deps, ready, needed, seen_arrays)
+    finally:
+        _grad_state.enabled = prev_mode
+        errstate.__exit__(None, None, None)
+    if inputs is not None:
+        for i, r in enumerate(results):
+            if r is None:
+                if not allow_unused:
+                    raise RuntimeError(f"{what}: input {i} (shape {inputs[i].shape}) was not used to compute the "
+                                       f"outputs; pass allow_unused=True to get None for it")
+                continue
+            results[i] = r if isinstance(r, Tensor) else Tensor._make(_owned(r, seen_arrays))
+        return tuple(results)
+    return None
+
+
+def _capture(node, grads, wanted, results, create_graph):
+    """Store the gradient arriving at a tensor that ag.grad asked for (after its hooks)."""
+    for nr, idxs in wanted.items():
+        g = grads if node._n_outputs == 1 else grads.get(nr)
+        if g is None:
+            continue
+        hooks = node._hooks if isinstance(node, Tensor) else (node._pre_hooks or {}).get(nr)
+        if hooks:
+            g = _call_hooks(hooks, g, create_graph)
+        for i in idxs:
+            results[i] = g
+
+
+def _release_children(node, deps, ready, needed):
+    for e in node._edges:
+        if e is None or (needed is not None and e[0] not in needed):
+            continue
+        nxt = e[0]
+        deps[nxt] -= 1
+        if deps[nxt] == 0:
+            ready.append(nxt)
+
+
+def _output_grads(node, grads, create_graph, seen_arrays):
+    """Apply tensor hooks and retain_grad, and list one gradient per output (zeros where none came)."""
+    single = node._n_outputs == 1
+    if single:
+        grads = {0: grads}
+    pre = node._pre_hooks
+    if pre:
+        for nr, hooks in pre.items():
+            if nr in grads and hooks:
+                grads[nr] = _call_hooks(hooks, grads[nr], create_graph)
+    retain = node._retain
+    if retain:
+        for nr, ref in retain.items():
+            t = ref()
+            if t is not None and nr in grads:
+                g = grads[nr]
+                if create_graph:
+                    t.grad = g if t.grad is None else t.grad + g
+                else:
+                    t.grad = Tensor._make(_owned(g, seen_arrays) if t.grad is None else t.grad._data + g)
+    if single:
+        return [grads[0]]
+    glist = []
+    for i in range(node._n_outputs):
+        g = grads.get(i)
+        if g is None:
+            shape, dtype = node._out_meta[i]
+            g = xp.zeros(shape, dtype)
+        glist.append(g)
+    return glist
+
+
+def _run_node(node, grads, create_graph, retain_graph, buffers, deps, ready, needed, seen_arrays):
+    """Call one node's backward and send each input gradient along its edge."""
+    if node._released:
+        raise RuntimeError(_freed_message(node))
+    if node._n_outputs == 1 and node._pre_hooks is None and node._retain is None:
+        glist = (grads,)
+    else:
+        glist = _output_grads(node, grads, create_graph, seen_arrays)
+    arrays = node._array_forward and not create_graph
+    node._unpack_arrays = arrays
+    if not arrays:
+        glist = [g if isinstance(g, Tensor) else Tensor._make(xp.asarray(g)) for g in glist]
+    try:
+        in_grads = type(node).backward(node, *glist)
+    except RuntimeError:
+        raise
+    except Exception as e:
+        if node._stack is not None:
+            raise RuntimeError(f"{node.name()}: backward failed ({e}); the op was created at:\n"
+                               + "".join(node._stack.format()[-3:])) from e
+        raise
+    if type(in_grads) is not tuple:
+        in_grads = (in_grads,)
+    edges = node._edges
+    if len(in_grads) != len(edges):
+        raise RuntimeError(f"{node.name()}: backward returned {len(in_grads)} gradients but forward had "
+                           f"{len(edges)} inputs")
+    check = _anomaly_state.enabled
+    for e, g in zip(edges, in_grads):
+        if e is None:
+            continue
+        nxt, nr, shape, dtype = e
+        if needed is not None and nxt not in needed:
+            continue
+        if g is not None:
+            if create_graph or not arrays or type(g) is not _ndarray:
+                g = _as_graph_value(g, create_graph)
+            if g.shape != shape:
+                g = sum_to_shape(g, shape, node)
+            if g.dtype != dtype:
+                g = g.astype(dtype)
+            if check:
+                _anomaly.check_backward(node, g)
+            if nxt._n_outputs == 1:
+                prev = buffers.get(nxt)
+                buffers[nxt] = g if prev is None else prev + g
+            else:
+                _add_grad(buffers, nxt, nr, g)
+        d = deps[nxt] - 1
+        deps[nxt] = d
+        if d == 0:
+            ready.append(nxt)
+    if not retain_graph:
+        node._saved = None
+        node._released = True
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Compute gradients of tensors w.r.t. graph leaves and accumulate them into `.grad`."""
+    if isinstance(tensors, Tensor):
+        tensors = (tensors,)
+    tensors = tuple(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,) * len(tensors) if grad_tensors is None else (grad_tensors,)
+    grads = [_initial_grad(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        got = run_backward(tensors, grads, retain_graph, create_graph, inputs, allow_unused=True)
+        for t, g in zip(inputs, got):
+            if g is not None:
+                t.grad = g if t.grad is None else t.grad + g
+        return
+    run_backward(tensors, grads, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Return the gradients of outputs w.r.t. inputs without touching any `.grad`."""
+    single = isinstance(outputs, Tensor)
+    outputs = (outputs,) if single else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    grads = [_initial_grad(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    return run_backward(outputs, grads, retain_graph, create_graph, inputs, allow_unused, what="grad")
+
+
+def _initial_grad(t, g, what):
+    """The gradient a root starts with: ones for a scalar, else the user's `gradient`."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{what}: expected Tensors as outputs, got {type(t).__name__}")
+    if g is None:
+        if t._data.size != 1:
+            raise RuntimeError(f"{what}: grad can be implicitly created only for scalar outputs, but the output "
+                               f"has shape {t.shape}; pass gradient= (a tensor of that shape), or reduce it "
+                               f"first, e.g. loss.sum().backward()")
+        return Tensor._make(xp.ones(t._data.shape, t._data.dtype))
+    if not isinstance(g, Tensor):
+        g = Tensor._make(xp.asarray(g, dtype=t._data.dtype))
+    if g.shape != t.shape:
+        raise RuntimeError(f"{what}: gradient has shape {g.shape} but the output has shape {t.shape}; "
+                           f"they must match")
+    return g
+
+
+__all__ = ["backward", "grad", "run_backward", "sum_to_shape", "Function"]

@@ -1,0 +1,1 @@
+"""Differentiable primitives, grouped by kind: one Function subclass per op."""
