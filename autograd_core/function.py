@@ -34,6 +34,15 @@ _generic = xp.generic
 _anomaly_state = _anomaly._state
 _FALSES = [(False,) * n for n in range(64)]
 
+
+class _EngineState:
+    """Set by the reverse pass: under create_graph, saved tensors unpack as Tensors, not arrays."""
+    create_graph = False
+
+
+_engine = _EngineState
+_FREED = object()  # marks a node whose saved tensors were released after its backward
+
 Tensor = None  # bound by tensor.py once Tensor exists (the two modules need each other)
 
 
@@ -61,13 +70,18 @@ class Function:
     _edges = ()
     _saved = None
     _to_save = ()
-    _released = False
     _stack = None
     _non_diff = ()
     _pre_hooks = None
     _retain = None
     _n_outputs = 1
+    # why: single output, no hooks, no retain_grad -- the reverse pass's fast path checks one flag
+    _simple = True
     needs_input_grad = ()
+
+    @property
+    def _released(self):
+        return self._saved is _FREED
 
     # ---- the ctx API used inside forward/backward -------------------------------------
     def save_for_backward(self, *tensors):
@@ -79,13 +93,19 @@ class Function:
         """The saved tensors; raises if the graph was freed or one was modified in place."""
         saved = self._saved
         if saved is None:
-            if self._released:
-                raise RuntimeError(_freed_message(self))
             return ()
-        arrays = self._unpack_arrays
+        if saved is _FREED:
+            raise RuntimeError(_freed_message(self))
+        arrays = self._array_forward and not _engine.create_graph
+        if arrays:
+            # fast path of an ordinary backward: check versions, hand out the arrays
+            for s in saved:
+                if type(s) is _Saved and s.vc[0] != s.version:
+                    raise RuntimeError(_version_message(self, s))
+            return self._saved_arrays
         out = []
         for s in saved:
-            if s is None or not isinstance(s, _Saved):
+            if type(s) is not _Saved:
                 out.append(s)
                 continue
             if s.vc[0] != s.version:
@@ -138,8 +158,7 @@ class Function:
 
     def _release(self):
         """Free what the node saved: called after its backward unless retain_graph."""
-        self._saved = None
-        self._released = True
+        self._saved = _FREED
 
     # ---- forward ------------------------------------------------------------------------
     @staticmethod
@@ -157,38 +176,34 @@ class Function:
         """Run forward on args and, when any input requires grad, record this op on the graph."""
         ctx = _new(cls)
         record = False
-        if cls._array_forward:
+        array_forward = cls._array_forward
+        if _grad_state.enabled:
+            # one pass: unwrap arrays and build the edges to the nodes that made the inputs
             fargs = []
-            for a in args:
-                if isinstance(a, Tensor):
-                    if a._requires_grad:
-                        record = True
-                    fargs.append(a._data)
-                else:
-                    fargs.append(a)
-        else:
-            fargs = args
-            for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    record = True
-        if record and _grad_state.enabled:
             edges = []
             needs = []
             for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
+                if isinstance(a, Tensor):
                     d = a._data
-                    # why: a leaf is its own node in the graph (the engine accumulates into its .grad)
-                    edges.append((a.grad_fn or a, a._output_nr, d.shape, d.dtype))
-                    needs.append(True)
+                    fargs.append(d)
+                    if a._requires_grad:
+                        record = True
+                        # why: a leaf is its own node in the graph (the engine accumulates into its .grad)
+                        edges.append((a.grad_fn or a, a._output_nr, d.shape, d.dtype))
+                        needs.append(True)
+                        continue
                 else:
-                    edges.append(None)
-                    needs.append(False)
+                    fargs.append(a)
+                edges.append(None)
+                needs.append(False)
+        else:
+            fargs = [a._data if isinstance(a, Tensor) else a for a in args]
+        if record:
             ctx._edges = edges
             ctx.needs_input_grad = tuple(needs)
         else:
-            record = False
             ctx.needs_input_grad = _FALSES[len(args)]
-        if cls._array_forward:
+        if array_forward:
             try:
                 out = cls.forward(ctx, *fargs)
             except ValueError as e:
@@ -209,8 +224,8 @@ class Function:
             t._vc = args[0]._vc
         if record:
             if ctx._to_save:
-                ctx._saved = _pack_saved(ctx._to_save, args, fargs, t, out)
-                ctx._to_save = ()
+                saved = ctx._saved = _pack_saved(ctx._to_save, args, fargs, t, out)
+                ctx._saved_arrays = tuple([s.array if type(s) is _Saved else s for s in saved])
             if _anomaly_state.enabled:
                 ctx._stack = traceback.extract_stack()[:-1]
                 _anomaly.check_forward(ctx, t)
@@ -260,6 +275,7 @@ def _wrap_outputs(out, ctx, record):
         outs = tuple(_wrap_one(o, ctx, record, i) for i, o in enumerate(out))
         if record:
             ctx._n_outputs = len(outs)
+            ctx._simple = len(outs) == 1
             ctx._out_meta = [(o._data.shape, o._data.dtype) for o in outs]
         return outs
     return _wrap_one(out, ctx, record, 0)
@@ -317,6 +333,7 @@ class AccumulateGrad:
 
     _edges = ()
     _released = False
+    _simple = True
     _stack = None
     _n_outputs = 1
     _pre_hooks = None

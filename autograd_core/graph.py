@@ -7,7 +7,7 @@ with `create_graph=True` they are Tensors, and every step here is itself recorde
 """
 from . import anomaly as _anomaly
 from .backend import xp
-from .function import Function, _freed_message
+from .function import _FREED, Function, _engine, _freed_message
 from .grad_mode import _state as _grad_state
 
 _ndarray = xp.ndarray
@@ -34,21 +34,23 @@ def _root_edge(t, what):
 def _topological_order(roots):
     """Count, for every node reachable from roots, how many edges point at it (iteratively)."""
     deps = {}
-    seen = set()
     stack = list(roots)
-    for r in roots:
-        seen.add(r)
+    get = deps.get
+    push = stack.append
     while stack:
         node = stack.pop()
         for e in node._edges:
-            if e is None:
-                continue
-            nxt = e[0]
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return deps, seen
+            if e is not None:
+                nxt = e[0]
+                c = get(nxt)
+                if c is None:
+                    deps[nxt] = 1
+                    push(nxt)
+                else:
+                    deps[nxt] = c + 1
+    reachable = set(deps)
+    reachable.update(roots)
+    return deps, reachable
 
 
 def _needed_nodes(all_nodes, targets):
@@ -181,32 +183,73 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
     seen_arrays = set()
     ready = [n for n in root_nodes if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     prev_mode = _grad_state.enabled
-    _grad_state.enabled = bool(create_graph)
+    prev_engine = _engine.create_graph
+    _grad_state.enabled = _engine.create_graph = bool(create_graph)
     # why: edge-of-domain math in backward formulas gives IEEE results quietly, as in forward
     errstate = xp.errstate(all="ignore")
     errstate.__enter__()
+    check = _anomaly_state.enabled
+    pop, push, bpop, bget = ready.pop, ready.append, buffers.pop, buffers.get
     try:
         while ready:
-            node = ready.pop()
-            grads = buffers.pop(node, None)
+            node = pop()
+            grads = bpop(node, None)
             if grads is None:
                 # nothing flowed here (every path in gave None): just release the children
                 _release_children(node, deps, ready, needed)
                 continue
-            leaf = isinstance(node, Tensor)
             if capture is not None and node in capture:
                 _capture(node, grads, capture[node], results, create_graph)
-                if leaf:
+                if isinstance(node, Tensor):
                     continue
-            if leaf:
+            if isinstance(node, Tensor):
                 if inputs is None:
                     hooks = node._hooks
                     _accumulate_leaf(node, _call_hooks(hooks, grads, create_graph) if hooks else grads,
                                      create_graph, seen_arrays)
                 continue
-            _run_node(node, grads, create_graph, retain_graph, buffers, deps, ready, needed, seen_arrays)
+            # ---- run one node's backward (inlined: this loop is the hot path) ----
+            if node._saved is _FREED:
+                raise RuntimeError(_freed_message(node))
+            if node._array_forward and not create_graph:
+                if node._simple:
+                    in_grads = node.backward(node, grads)
+                else:
+                    in_grads = node.backward(node, *_output_grads(node, grads, create_graph, seen_arrays))
+            else:
+                glist = (grads,) if node._simple else _output_grads(node, grads, create_graph, seen_arrays)
+                in_grads = _call_tensor_backward(node, glist)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            for e, g in zip(node._edges, in_grads):
+                if e is None:
+                    continue
+                nxt = e[0]
+                if needed is not None and nxt not in needed:
+                    continue
+                if g is not None:
+                    if create_graph or type(g) is not _ndarray:
+                        g = _as_graph_value(g, create_graph)
+                    if g.shape != e[2]:
+                        g = sum_to_shape(g, e[2], node)
+                    if g.dtype is not e[3] and g.dtype != e[3]:
+                        g = g.astype(e[3])
+                    if check:
+                        _anomaly.check_backward(node, g)
+                    if nxt._simple:
+                        prev = bget(nxt)
+                        buffers[nxt] = g if prev is None else prev + g
+                    else:
+                        _add_grad(buffers, nxt, e[1], g)
+                d = deps[nxt] - 1
+                deps[nxt] = d
+                if d == 0:
+                    push(nxt)
+            if not retain_graph:
+                node._saved = _FREED
     finally:
         _grad_state.enabled = prev_mode
+        _engine.create_graph = prev_engine
         errstate.__exit__(None, None, None)
     if inputs is not None:
         for i, r in enumerate(results):
@@ -275,20 +318,11 @@ def _output_grads(node, grads, create_graph, seen_arrays):
     return glist
 
 
-def _run_node(node, grads, create_graph, retain_graph, buffers, deps, ready, needed, seen_arrays):
-    """Call one node's backward and send each input gradient along its edge."""
-    if node._released:
-        raise RuntimeError(_freed_message(node))
-    if node._n_outputs == 1 and node._pre_hooks is None and node._retain is None:
-        glist = (grads,)
-    else:
-        glist = _output_grads(node, grads, create_graph, seen_arrays)
-    arrays = node._array_forward and not create_graph
-    node._unpack_arrays = arrays
-    if not arrays:
-        glist = [g if isinstance(g, Tensor) else Tensor._make(xp.asarray(g)) for g in glist]
+def _call_tensor_backward(node, glist):
+    """Call backward with Tensor gradients (user Functions, and every node under create_graph)."""
+    glist = [g if isinstance(g, Tensor) else Tensor._make(xp.asarray(g)) for g in glist]
     try:
-        in_grads = type(node).backward(node, *glist)
+        in_grads = node.backward(node, *glist)
     except RuntimeError:
         raise
     except Exception as e:
@@ -296,40 +330,11 @@ def _run_node(node, grads, create_graph, retain_graph, buffers, deps, ready, nee
             raise RuntimeError(f"{node.name()}: backward failed ({e}); the op was created at:\n"
                                + "".join(node._stack.format()[-3:])) from e
         raise
-    if type(in_grads) is not tuple:
-        in_grads = (in_grads,)
-    edges = node._edges
-    if len(in_grads) != len(edges):
-        raise RuntimeError(f"{node.name()}: backward returned {len(in_grads)} gradients but forward had "
-                           f"{len(edges)} inputs")
-    check = _anomaly_state.enabled
-    for e, g in zip(edges, in_grads):
-        if e is None:
-            continue
-        nxt, nr, shape, dtype = e
-        if needed is not None and nxt not in needed:
-            continue
-        if g is not None:
-            if create_graph or not arrays or type(g) is not _ndarray:
-                g = _as_graph_value(g, create_graph)
-            if g.shape != shape:
-                g = sum_to_shape(g, shape, node)
-            if g.dtype != dtype:
-                g = g.astype(dtype)
-            if check:
-                _anomaly.check_backward(node, g)
-            if nxt._n_outputs == 1:
-                prev = buffers.get(nxt)
-                buffers[nxt] = g if prev is None else prev + g
-            else:
-                _add_grad(buffers, nxt, nr, g)
-        d = deps[nxt] - 1
-        deps[nxt] = d
-        if d == 0:
-            ready.append(nxt)
-    if not retain_graph:
-        node._saved = None
-        node._released = True
+    n_in = len(in_grads) if type(in_grads) is tuple else 1
+    if n_in != len(node._edges):
+        raise RuntimeError(f"{node.name()}: backward returned {n_in} gradients but forward had "
+                           f"{len(node._edges)} inputs")
+    return in_grads
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):

@@ -88,6 +88,7 @@ class Tensor:
     _pre_hooks = None
     _released = False
     _stack = None
+    _simple = True
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
         _dt.check_device(device, "tensor")
@@ -428,6 +429,7 @@ class Tensor:
         node = self.grad_fn
         if node._retain is None:
             node._retain = {}
+            node._simple = False
         node._retain[self._output_nr] = weakref.ref(self)
         self._retains_grad = True
 
@@ -448,6 +450,7 @@ class Tensor:
             node = self.grad_fn
             if node._pre_hooks is None:
                 node._pre_hooks = {}
+                node._simple = False
             hooks = node._pre_hooks.setdefault(self._output_nr, _HookList())
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)

@@ -23,6 +23,23 @@ def _data(x):
     return x._data if isinstance(x, Tensor) else x
 
 
+_F64 = xp.dtype("float64")
+
+
+def _promote(result, a, b=None):
+    """PyTorch's promotion: a float64 result only when an operand was a float64 array.
+
+    NumPy turns int_array * 1.5 and int_array / int_array into float64; PyTorch gives the default
+    float dtype (float32). Called only when the result is float64, so the float32 path costs nothing.
+    """
+    for x in (a, b):
+        # why: `is`, since NumPy compares dtype('float64') == None as True
+        if getattr(x, "dtype", None) is _F64:
+            return result
+    from ..dtypes import get_default_dtype
+    return result.astype(get_default_dtype())
+
+
 # ---- arithmetic ----------------------------------------------------------------------------
 
 class Add(Function):
@@ -30,7 +47,8 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        return a + b
+        y = a + b
+        return _promote(y, a, b) if y.dtype is _F64 else y
 
     @staticmethod
     def backward(ctx, grad):
@@ -42,7 +60,8 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        return a - b
+        y = a - b
+        return _promote(y, a, b) if y.dtype is _F64 else y
 
     @staticmethod
     def backward(ctx, grad):
@@ -57,7 +76,8 @@ class Mul(Function):
         # why: save only what the needed gradients use, so in-place writes elsewhere stay legal
         need_a, need_b = ctx.needs_input_grad
         ctx.save_for_backward(b if need_a else None, a if need_b else None)
-        return a * b
+        y = a * b
+        return _promote(y, a, b) if y.dtype is _F64 else y
 
     @staticmethod
     def backward(ctx, grad):
@@ -74,7 +94,8 @@ class Div(Function):
         need_a, need_b = ctx.needs_input_grad
         ctx.save_for_backward(a if need_b else None, b)
         with xp.errstate(all="ignore"):
-            return xp.true_divide(a, b)
+            y = xp.true_divide(a, b)
+        return _promote(y, a, b) if y.dtype is _F64 else y
 
     @staticmethod
     def backward(ctx, grad):
@@ -104,6 +125,8 @@ class Pow(Function):
     def forward(ctx, a, b):
         with xp.errstate(all="ignore"):
             y = xp.power(a, b)
+        if getattr(y, "dtype", None) is _F64:
+            y = _promote(y, a, b)
         ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)
         return y
 
