@@ -33,6 +33,7 @@ _ndarray = xp.ndarray
 _generic = xp.generic
 _anomaly_state = _anomaly._state
 _FALSES = [(False,) * n for n in range(64)]
+_FALSE1, _FALSE2, _TRUE1 = (False,), (False, False), (True,)
 
 
 class _EngineState:
@@ -49,14 +50,6 @@ Tensor = None  # bound by tensor.py once Tensor exists (the two modules need eac
 def _bind_tensor(cls):
     global Tensor
     Tensor = cls
-
-
-class _Saved:
-    """A tensor saved for backward: the tensor (or, for an output, its array) and its version."""
-    __slots__ = ("tensor", "array", "vc", "version", "output_nr")
-
-    def __init__(self, tensor, array, vc, version, output_nr):
-        self.tensor, self.array, self.vc, self.version, self.output_nr = tensor, array, vc, version, output_nr
 
 
 class Function:
@@ -96,30 +89,20 @@ class Function:
             return ()
         if saved is _FREED:
             raise RuntimeError(_freed_message(self))
-        arrays = self._array_forward and not _engine.create_graph
-        if arrays:
-            # fast path of an ordinary backward: check versions, hand out the arrays
-            for s in saved:
-                if type(s) is _Saved and s.vc[0] != s.version:
-                    raise RuntimeError(_version_message(self, s))
-            return self._saved_arrays
-        out = []
-        for s in saved:
-            if type(s) is not _Saved:
-                out.append(s)
-                continue
-            if s.vc[0] != s.version:
-                raise RuntimeError(_version_message(self, s))
-            if arrays:
-                out.append(s.array)
-            elif s.tensor is not None:
-                out.append(s.tensor)
-            else:
+        values, tracked = saved
+        for _i, _tensor, vc, version, _nr, array in tracked:
+            if vc[0] != version:
+                raise RuntimeError(_version_message(self, array, version, vc[0]))
+        if self._array_forward and not _engine.create_graph:
+            return values  # ordinary backward: plain arrays
+        out = list(values)
+        for i, tensor, vc, _version, nr, array in tracked:
+            if tensor is None:
                 # why: an output is stored as its array (a Tensor would make a reference cycle);
                 # rebuilt here, linked to this node, so gradients of gradients flow through it.
-                t = Tensor._make(s.array, True, self, s.output_nr)
-                t._vc = s.vc
-                out.append(t)
+                tensor = Tensor._make(array, True, self, nr)
+                tensor._vc = vc
+            out[i] = tensor
         return tuple(out)
 
     def mark_non_differentiable(self, *outputs):
@@ -176,40 +159,54 @@ class Function:
         """Run forward on args and, when any input requires grad, record this op on the graph."""
         ctx = _new(cls)
         record = False
-        array_forward = cls._array_forward
-        if _grad_state.enabled:
-            # one pass: unwrap arrays and build the edges to the nodes that made the inputs
-            fargs = []
-            edges = []
-            needs = []
-            for a in args:
-                if isinstance(a, Tensor):
-                    d = a._data
-                    fargs.append(d)
-                    if a._requires_grad:
-                        record = True
-                        # why: a leaf is its own node in the graph (the engine accumulates into its .grad)
-                        edges.append((a.grad_fn or a, a._output_nr, d.shape, d.dtype))
-                        needs.append(True)
-                        continue
-                else:
-                    fargs.append(a)
-                edges.append(None)
-                needs.append(False)
-        else:
-            fargs = [a._data if isinstance(a, Tensor) else a for a in args]
-        if record:
-            ctx._edges = edges
-            ctx.needs_input_grad = tuple(needs)
-        else:
-            ctx.needs_input_grad = _FALSES[len(args)]
-        if array_forward:
+        n = len(args)
+        # why: most ops take one or two inputs; unrolled paths avoid loops on the hot path
+        if n == 1 and cls._array_forward:
+            a = args[0]
+            if isinstance(a, Tensor):
+                da = a._data
+                if a._requires_grad and _grad_state.enabled:
+                    record = True
+                    ctx._edges = ((a.grad_fn or a, a._output_nr, da.shape, da.dtype),)
+                    ctx.needs_input_grad = _TRUE1
+            else:
+                da = a
+            if not record:
+                ctx.needs_input_grad = _FALSE1
             try:
-                out = cls.forward(ctx, *fargs)
+                out = cls.forward(ctx, da)
             except ValueError as e:
                 raise _forward_error(cls, e, args) from None
+            fargs = (da,)
+        elif n == 2 and cls._array_forward:
+            a, b = args
+            ea = eb = None
+            enabled = _grad_state.enabled
+            if isinstance(a, Tensor):
+                da = a._data
+                if a._requires_grad and enabled:
+                    ea = (a.grad_fn or a, a._output_nr, da.shape, da.dtype)
+            else:
+                da = a
+            if isinstance(b, Tensor):
+                db = b._data
+                if b._requires_grad and enabled:
+                    eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
+            else:
+                db = b
+            if ea is not None or eb is not None:
+                record = True
+                ctx._edges = (ea, eb)
+                ctx.needs_input_grad = (ea is not None, eb is not None)
+            else:
+                ctx.needs_input_grad = _FALSE2
+            try:
+                out = cls.forward(ctx, da, db)
+            except ValueError as e:
+                raise _forward_error(cls, e, args) from None
+            fargs = (da, db)
         else:
-            out = _user_forward(cls, ctx, args)
+            out, fargs, record = _apply_general(cls, ctx, args)
         if type(out) is _ndarray:
             # the common case, inlined: one array output
             t = _new(Tensor)
@@ -224,12 +221,49 @@ class Function:
             t._vc = args[0]._vc
         if record:
             if ctx._to_save:
-                saved = ctx._saved = _pack_saved(ctx._to_save, args, fargs, t, out)
-                ctx._saved_arrays = tuple([s.array if type(s) is _Saved else s for s in saved])
+                ctx._saved = _pack_saved(ctx._to_save, args, fargs, t, out)
             if _anomaly_state.enabled:
                 ctx._stack = traceback.extract_stack()[:-1]
                 _anomaly.check_forward(ctx, t)
         return t
+
+
+def _apply_general(cls, ctx, args):
+    """Function.apply for any number of inputs and for user Functions: returns (out, fargs, record)."""
+    record = False
+    if _grad_state.enabled:
+        fargs = []
+        edges = []
+        needs = []
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a._data
+                fargs.append(d)
+                if a._requires_grad:
+                    record = True
+                    # why: a leaf is its own node in the graph (the engine accumulates into its .grad)
+                    edges.append((a.grad_fn or a, a._output_nr, d.shape, d.dtype))
+                    needs.append(True)
+                    continue
+            else:
+                fargs.append(a)
+            edges.append(None)
+            needs.append(False)
+    else:
+        fargs = [a._data if isinstance(a, Tensor) else a for a in args]
+    if record:
+        ctx._edges = edges
+        ctx.needs_input_grad = tuple(needs)
+    else:
+        ctx.needs_input_grad = _FALSES[len(args)]
+    if cls._array_forward:
+        try:
+            out = cls.forward(ctx, *fargs)
+        except ValueError as e:
+            raise _forward_error(cls, e, args) from None
+    else:
+        out = _user_forward(cls, ctx, args)
+    return out, fargs, record
 
 
 def _user_forward(cls, ctx, args):
@@ -297,35 +331,39 @@ def _wrap_one(o, ctx, record, nr):
 
 
 def _pack_saved(to_save, args, fargs, outs, raw):
-    """Record saved tensors with their version so later in-place writes are caught."""
+    """Saved values as (values, tracked): tracked lists the tensors among them with their versions.
+
+    values holds arrays (what an ordinary backward gets); each tracked entry is
+    (position, input Tensor or None for an output, version counter, version at save, output_nr, array).
+    """
     outputs = outs if type(outs) is tuple else (outs,)
     raws = raw if type(raw) is tuple else (raw,)
-    packed = []
-    for item in to_save:
+    values = []
+    tracked = []
+    for pos, item in enumerate(to_save):
         if item is None or not isinstance(item, (_ndarray, Tensor, _generic)):
-            packed.append(item)  # a plain value (scalar, shape) kept as it is
+            values.append(item)  # a plain value (scalar, shape) kept as it is
             continue
-        found = None
+        entry = None
         for i, o in enumerate(outputs):
             # why: NumPy returns scalars, not 0-d arrays, from 0-d math; match the raw result too
             if item is o._data or item is o or item is raws[i]:
-                found = _Saved(None, o._data, o._vc, o._vc[0], i)
+                entry = (pos, None, o._vc, o._vc[0], i, o._data)
                 break
-        if found is None:
+        if entry is None:
             for a, fa in zip(args, fargs):
-                if item is fa or item is a:
-                    if isinstance(a, Tensor):
-                        found = _Saved(a, a._data, a._vc, a._vc[0], 0)
+                if (item is fa or item is a) and isinstance(a, Tensor):
+                    entry = (pos, a, a._vc, a._vc[0], 0, a._data)
                     break
-        if found is None:
-            if isinstance(item, Tensor):
-                found = _Saved(item, item._data, item._vc, item._vc[0], 0)
-            else:
-                # an array made inside forward (or passed in as a constant): a constant of the backward
-                packed.append(item)
-                continue
-        packed.append(found)
-    return packed
+        if entry is None and isinstance(item, Tensor):
+            entry = (pos, item, item._vc, item._vc[0], 0, item._data)
+        if entry is None:
+            # an array made inside forward (or passed in as a constant): a constant of the backward
+            values.append(item)
+            continue
+        values.append(entry[5])
+        tracked.append(entry)
+    return tuple(values), tracked
 
 
 class AccumulateGrad:
@@ -361,8 +399,8 @@ def _freed_message(node):
             f"need to go through the graph again.")
 
 
-def _version_message(node, s):
+def _version_message(node, array, version, now):
     return (f"one of the tensors needed for gradient computation has been modified by an in-place operation: "
-            f"{node.name()} saved a tensor of shape {tuple(s.array.shape)} at version {s.version}, and it is "
-            f"now at version {s.vc[0]}. Use an out-of-place op (x = x + y instead of x += y), or clone() the "
+            f"{node.name()} saved a tensor of shape {tuple(array.shape)} at version {version}, and it is "
+            f"now at version {now}. Use an out-of-place op (x = x + y instead of x += y), or clone() the "
             f"tensor before modifying it.")
