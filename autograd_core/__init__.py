@@ -25,10 +25,15 @@ from .ops.elementwise import (add, sub, mul, div, floor_divide, neg, pow, exp, l
                               floor, ceil, round, erf, clamp, clip, maximum, minimum, where, eq, ne, lt,
                               le, gt, ge, logical_and, logical_or, logical_xor, logical_not, isnan, isinf,
                               isfinite)
-from .ops.reduce import sum, mean
-from .ops.movement import reshape, permute, transpose, swapaxes, swapdims, expand, broadcast_to
-from .ops.linalg import matmul
+from .ops.reduce import (sum, mean, prod, var, std, max, min, amax, amin, logsumexp, norm, argmax, argmin,  # noqa: A004
+                         cumsum, all, any)
+from .ops.movement import (reshape, permute, transpose, swapaxes, swapdims, expand, broadcast_to, flatten,
+                           unflatten, squeeze, unsqueeze, movedim, moveaxis, tile, flip, roll, cat,
+                           concatenate, concat, stack, split, chunk, unbind, narrow, tril, triu)
+from .ops.indexing import gather, scatter_add, index_select, masked_fill, topk, sort, argsort, unique, nonzero
+from .ops.linalg import matmul, mm, bmm, einsum, outer, ger, dot
 from . import autograd
+from .serialization import save, load
 
 subtract, multiply, divide, negative, absolute, true_divide = sub, mul, div, neg, abs, div
 __version__ = "0.1.0"

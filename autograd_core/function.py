@@ -217,8 +217,14 @@ class Function:
                 t.grad_fn = ctx
         else:
             t = _wrap_outputs(out, ctx, record)
-        if cls._is_view:
-            t._vc = args[0]._vc
+        if cls._is_view and type(t) is not tuple:
+            # why: a view shares its base's storage: same version counter, and in-place writes
+            # through it must know the base (Tensor._inplace refuses what it can't record)
+            src = args[0]
+            t._vc = src._vc
+            t._base = src if src._base is None else src._base
+            if record:
+                ctx._view_vc, ctx._view_version = src._vc, src._vc[0]
         if record:
             if ctx._to_save:
                 ctx._saved = _pack_saved(ctx._to_save, args, fargs, t, out)

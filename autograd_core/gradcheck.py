@@ -88,8 +88,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
             r, c = map(int, _np.argwhere(bad)[0])
             elem = _np.unravel_index(c, inputs[k].shape) if inputs[k].ndim else ()
             msg = (f"gradcheck: Jacobian mismatch for input {k} (shape {inputs[k].shape}) at element "
-                   f"{tuple(int(e) for e in elem)}, output element {r}: analytic {a[r, c]!r}, "
-                   f"numerical {n[r, c]!r} (atol={atol}, rtol={rtol})")
+                   f"{tuple(int(e) for e in elem)}, output element {r}: analytic {float(a[r, c])!r}, "
+                   f"numerical {float(n[r, c])!r} (atol={atol}, rtol={rtol})")
             if raise_exception:
                 raise GradcheckError(msg)
             return False

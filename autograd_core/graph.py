@@ -176,11 +176,14 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
                     deps[e[0]] = deps.get(e[0], 0) + 1
 
     buffers = {}
+    # why: arrays the caller owns (their gradient= values) must be copied, not adopted, by .grad
+    seen_arrays = set()
     for (node, nr), g in zip(root_edges, grad_roots):
-        _add_grad(buffers, node, nr, _as_graph_value(g, create_graph))
+        g = _as_graph_value(g, create_graph)
+        seen_arrays.add(id(g))
+        _add_grad(buffers, node, nr, g)
 
     results = [None] * len(inputs) if inputs is not None else None
-    seen_arrays = set()
     ready = [n for n in root_nodes if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     prev_mode = _grad_state.enabled
     prev_engine = _engine.create_graph
@@ -211,6 +214,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
             # ---- run one node's backward (inlined: this loop is the hot path) ----
             if node._saved is _FREED:
                 raise RuntimeError(_freed_message(node))
+            if node._is_view and node._view_vc[0] != node._view_version:
+                raise RuntimeError(_stale_view_message(node))
             if node._array_forward and not create_graph:
                 if node._simple:
                     in_grads = node.backward(node, grads)
@@ -316,6 +321,12 @@ def _output_grads(node, grads, create_graph, seen_arrays):
             g = xp.zeros(shape, dtype)
         glist.append(g)
     return glist
+
+
+def _stale_view_message(node):
+    return (f"{node.name()}: the tensor this view was taken from was modified in place after the view was made "
+            f"(version {node._view_version} -> {node._view_vc[0]}), so gradients through the view would be "
+            f"wrong; take the view after the in-place op, or clone() it before")
 
 
 def _call_tensor_backward(node, glist):

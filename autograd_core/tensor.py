@@ -26,6 +26,10 @@ def as_array(data, dtype=None, copy=True):
         arr = data._data
     elif isinstance(data, xp.ndarray):
         arr = data
+    elif isinstance(data, xp.generic):
+        # why: a NumPy scalar keeps its dtype, like a NumPy array (torch.tensor(np.float64(1)) is float64)
+        arr = xp.asarray(data)
+        copy = False
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
             data = [_data(d) for d in data]
@@ -89,6 +93,7 @@ class Tensor:
     _released = False
     _stack = None
     _simple = True
+    _base = None  # for a view: the tensor whose storage it shares
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
         _dt.check_device(device, "tensor")
@@ -470,6 +475,17 @@ class Tensor:
             raise RuntimeError(f"{name}: a leaf Tensor that requires grad (shape {self.shape}) is being used in "
                                f"an in-place operation; do it under ag.no_grad() (as optimizers do) or use the "
                                f"out-of-place form")
+        base = self._base
+        if base is not None:
+            if base.grad_fn is None and base._requires_grad:
+                raise RuntimeError(f"{name}: a view of a leaf Tensor that requires grad (view shape {self.shape}, "
+                                   f"leaf shape {base.shape}) is being used in an in-place operation; do it under "
+                                   f"ag.no_grad() or write to a clone()")
+            # why: the write would change the base too, but only the view's node would record it
+            raise RuntimeError(f"{name}: in-place write through a view (shape {self.shape}) of a tensor of shape "
+                               f"{base.shape} that is part of the graph is not supported, because the base's "
+                               f"gradient would not see it; index the base directly (base[idx] = v) or clone() "
+                               f"the view first")
         # why: the op records an alias of the old value; the tensor then takes over the result's node
         alias = Tensor._make(self._data, self._requires_grad, self.grad_fn, self._output_nr)
         alias._vc = self._vc

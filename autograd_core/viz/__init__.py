@@ -1,0 +1,1 @@
+"""autograd_core.viz: graph drawings and backward explainer (issue 3)."""

@@ -1,0 +1,1 @@
+"""nn: Module system, layers, losses (issue 4)."""

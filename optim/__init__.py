@@ -1,0 +1,1 @@
+"""optim: optimizers and schedules (issue 5)."""
