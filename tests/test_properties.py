@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import autograd_core as ag
 
-SETTINGS = settings(max_examples=100, deadline=None, derandomize=True)
+SETTINGS = settings(max_examples=100, deadline=None, derandomize=True, database=None)
 
 
 # ---- strategies ----------------------------------------------------------------------------------------
