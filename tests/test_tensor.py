@@ -774,3 +774,21 @@ def test_tensor_subclass_round_trip(tmp_path):
     back = ag.load(p)["p"]
     assert type(back) is Marked and back.requires_grad and back.is_leaf
     assert back.tolist() == [1.0, 2.0]
+
+
+PROMOTION = [
+    # (left, right, expected dtype) as PyTorch promotes: Python numbers and 0-d tensors don't widen arrays
+    (lambda: ag.tensor([1, 2]), lambda: 1.5, ag.float32),
+    (lambda: ag.tensor([1, 2]), lambda: ag.tensor([2, 4]), ag.float32),  # true division of ints
+    (lambda: ag.tensor([1.0, 2.0]), lambda: np.float64(2.0), ag.float32),
+    (lambda: ag.tensor([1.0, 2.0]), lambda: ag.tensor(2.0, dtype=ag.float64), ag.float32),
+    (lambda: ag.tensor([1.0, 2.0], dtype=ag.float64), lambda: 2.0, ag.float64),
+    (lambda: ag.tensor(2.0, dtype=ag.float64), lambda: ag.tensor(3.0, dtype=ag.float64), ag.float64),
+    (lambda: ag.tensor([1.0, 2.0]), lambda: ag.tensor([1.0, 2.0], dtype=ag.float64), ag.float64),
+]
+
+
+@pytest.mark.parametrize("left,right,expected", PROMOTION)
+def test_division_promotes_like_pytorch(left, right, expected):
+    assert (left() / right()).dtype == expected
+    assert (left() * right()).dtype == expected or expected == ag.float32 and (left() * right()).dtype.kind in "i"

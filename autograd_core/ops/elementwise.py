@@ -27,15 +27,21 @@ _F64 = xp.dtype("float64")
 
 
 def _promote(result, a, b=None):
-    """PyTorch's promotion: a float64 result only when an operand was a float64 array.
+    """PyTorch's promotion for a float64 NumPy result: 0-d operands and Python numbers don't widen arrays.
 
-    NumPy turns int_array * 1.5 and int_array / int_array into float64; PyTorch gives the default
-    float dtype (float32). Called only when the result is float64, so the float32 path costs nothing.
+    NumPy turns int_array * 1.5, int_array / int_array and f32_array * f64_0d into float64; PyTorch keeps
+    the dimensioned operand's float dtype (or the default float dtype for ints). Called only when the
+    result is float64, so the float32 path costs nothing.
     """
-    for x in (a, b):
-        # why: `is`, since NumPy compares dtype('float64') == None as True
-        if getattr(x, "dtype", None) is _F64:
-            return result
+    arrays = [x for x in (a, b) if isinstance(x, (xp.ndarray, xp.generic))]
+    dimensioned = [x for x in arrays if x.ndim > 0]
+    ref = dimensioned or arrays
+    # why: `is`, since NumPy compares dtype('float64') == None as True
+    if any(x.dtype is _F64 for x in ref):
+        return result
+    floats = [x.dtype for x in ref if x.dtype.kind == "f"]
+    if floats:
+        return result.astype(floats[0])
     from ..dtypes import get_default_dtype
     return result.astype(get_default_dtype())
 
