@@ -34,6 +34,28 @@ _generic = xp.generic
 _anomaly_state = _anomaly._state
 _FALSES = [(False,) * n for n in range(64)]
 _FALSE1, _FALSE2, _TRUE1 = (False,), (False, False), (True,)
+_PLAIN = frozenset([int, float, bool, str, tuple, type(None), complex])
+_NUMBER = frozenset([int, float])
+_SCALARS = {}
+
+
+def _scalar_array(value, dtype):
+    """A cached read-only 0-d array for a Python number next to a float tensor.
+
+    why: NumPy 2 takes about twice as long for `array * 1.01` as for `array * array(1.01)`
+    (NEP 50 weak-scalar handling), in forward and again in every backward formula using it.
+    The value is the one PyTorch computes with: a Python number used with a float tensor
+    takes the tensor's dtype.
+    """
+    key = (value, dtype)
+    arr = _SCALARS.get(key)
+    if arr is None:
+        if len(_SCALARS) > 4096:
+            _SCALARS.clear()
+        arr = xp.array(value, dtype=dtype)
+        arr.flags.writeable = False
+        _SCALARS[key] = arr
+    return arr
 
 
 class _EngineState:
@@ -59,6 +81,8 @@ class Function:
     _array_forward = False
     # why: ops whose output is a view of their first input share its version counter
     _is_view = False
+    # why: for arithmetic ops a Python number beside a float tensor becomes a 0-d array of its dtype
+    _number_operands = False
 
     _edges = ()
     _saved = None
@@ -186,14 +210,22 @@ class Function:
                 da = a._data
                 if a._requires_grad and enabled:
                     ea = (a.grad_fn or a, a._output_nr, da.shape, da.dtype)
+                if isinstance(b, Tensor):
+                    db = b._data
+                    if b._requires_grad and enabled:
+                        eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
+                elif b.__class__ in _NUMBER and cls._number_operands and da.dtype.kind == "f":
+                    db = _scalar_array(b, da.dtype)
+                else:
+                    db = b
             else:
-                da = a
-            if isinstance(b, Tensor):
                 db = b._data
                 if b._requires_grad and enabled:
                     eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
-            else:
-                db = b
+                if a.__class__ in _NUMBER and cls._number_operands and db.dtype.kind == "f":
+                    da = _scalar_array(a, db.dtype)
+                else:
+                    da = a
             if ea is not None or eb is not None:
                 record = True
                 ctx._edges = (ea, eb)
@@ -342,34 +374,48 @@ def _pack_saved(to_save, args, fargs, outs, raw):
     values holds arrays (what an ordinary backward gets); each tracked entry is
     (position, input Tensor or None for an output, version counter, version at save, output_nr, array).
     """
-    outputs = outs if type(outs) is tuple else (outs,)
-    raws = raw if type(raw) is tuple else (raw,)
+    single = type(outs) is not tuple
     values = []
     tracked = []
-    for pos, item in enumerate(to_save):
-        if item is None or not isinstance(item, (_ndarray, Tensor, _generic)):
+    pos = -1
+    for item in to_save:
+        pos += 1
+        if item is None or item.__class__ in _PLAIN:
             values.append(item)  # a plain value (scalar, shape) kept as it is
             continue
-        entry = None
-        for i, o in enumerate(outputs):
+        if single:
             # why: NumPy returns scalars, not 0-d arrays, from 0-d math; match the raw result too
-            if item is o._data or item is o or item is raws[i]:
-                entry = (pos, None, o._vc, o._vc[0], i, o._data)
+            if item is raw or item is outs or item is outs._data:
+                values.append(outs._data)
+                tracked.append((pos, None, outs._vc, outs._vc[0], 0, outs._data))
+                continue
+        else:
+            entry = _find_output(item, outs, raw, pos)
+            if entry is not None:
+                values.append(entry[5])
+                tracked.append(entry)
+                continue
+        for a, fa in zip(args, fargs):
+            if (item is fa or item is a) and isinstance(a, Tensor):
+                values.append(a._data)
+                tracked.append((pos, a, a._vc, a._vc[0], 0, a._data))
                 break
-        if entry is None:
-            for a, fa in zip(args, fargs):
-                if (item is fa or item is a) and isinstance(a, Tensor):
-                    entry = (pos, a, a._vc, a._vc[0], 0, a._data)
-                    break
-        if entry is None and isinstance(item, Tensor):
-            entry = (pos, item, item._vc, item._vc[0], 0, item._data)
-        if entry is None:
-            # an array made inside forward (or passed in as a constant): a constant of the backward
-            values.append(item)
-            continue
-        values.append(entry[5])
-        tracked.append(entry)
+        else:
+            if isinstance(item, Tensor):
+                values.append(item._data)
+                tracked.append((pos, item, item._vc, item._vc[0], 0, item._data))
+            else:
+                # an array made inside forward (or passed in as a constant): a constant of the backward
+                values.append(item)
     return tuple(values), tracked
+
+
+def _find_output(item, outs, raw, pos):
+    """The tracked entry for item if it is one of several outputs, else None."""
+    for i, o in enumerate(outs):
+        if item is o._data or item is o or item is raw[i]:
+            return (pos, None, o._vc, o._vc[0], i, o._data)
+    return None
 
 
 class AccumulateGrad:

@@ -187,6 +187,8 @@ class Tensor:
     @property
     def mT(self):
         """The last two dimensions swapped (batched matrix transpose)."""
+        if self.ndim < 2:
+            raise RuntimeError(f"mT: only supported on matrices or batches of matrices, got shape {self.shape}")
         return _mv.transpose(self, -2, -1)
 
     @property

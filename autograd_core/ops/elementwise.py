@@ -50,6 +50,7 @@ def _promote(result, a, b=None):
 
 class Add(Function):
     _array_forward = True
+    _number_operands = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -63,6 +64,7 @@ class Add(Function):
 
 class Sub(Function):
     _array_forward = True
+    _number_operands = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -76,6 +78,7 @@ class Sub(Function):
 
 class Mul(Function):
     _array_forward = True
+    _number_operands = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -94,6 +97,7 @@ class Mul(Function):
 
 class Div(Function):
     _array_forward = True
+    _number_operands = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -126,6 +130,7 @@ class Neg(Function):
 
 class Pow(Function):
     _array_forward = True
+    _number_operands = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -153,6 +158,7 @@ class Pow(Function):
 class FloorDivide(Function):
     """a // b (floor division); piecewise constant, so its gradient is zero."""
     _array_forward = True
+    _number_operands = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -345,7 +351,9 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * (1 - y * y)
+        # why: grad - grad*y*y is grad * (1 - y^2) with array-only ops (no slow Python-scalar op)
+        gy = grad * y
+        return grad - gy * y
 
 
 class Sigmoid(Function):
@@ -362,7 +370,8 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * (y * (1 - y))
+        gy = grad * y  # grad * y * (1 - y), with array-only ops
+        return gy - gy * y
 
 
 class Relu(Function):
@@ -525,6 +534,7 @@ class Clamp(Function):
 
 class Maximum(Function):
     _array_forward = True
+    _number_operands = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -541,6 +551,7 @@ class Maximum(Function):
 
 class Minimum(Function):
     _array_forward = True
+    _number_operands = True
 
     @staticmethod
     def forward(ctx, a, b):
