@@ -229,23 +229,23 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
             for e, g in zip(node._edges, in_grads):
                 if e is None:
                     continue
-                nxt = e[0]
+                nxt, nr, shape, dtype = e
                 if needed is not None and nxt not in needed:
                     continue
                 if g is not None:
                     if create_graph or type(g) is not _ndarray:
                         g = _as_graph_value(g, create_graph)
-                    if g.shape != e[2]:
-                        g = sum_to_shape(g, e[2], node)
-                    if g.dtype is not e[3] and g.dtype != e[3]:
-                        g = g.astype(e[3])
+                    if g.shape != shape:
+                        g = sum_to_shape(g, shape, node)
+                    if g.dtype is not dtype and g.dtype != dtype:
+                        g = g.astype(dtype)
                     if check:
                         _anomaly.check_backward(node, g)
                     if nxt._simple:
                         prev = bget(nxt)
                         buffers[nxt] = g if prev is None else prev + g
                     else:
-                        _add_grad(buffers, nxt, e[1], g)
+                        _add_grad(buffers, nxt, nr, g)
                 d = deps[nxt] - 1
                 deps[nxt] = d
                 if d == 0:

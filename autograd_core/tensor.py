@@ -14,6 +14,35 @@ from .ops import movement as _mv
 from .ops import reduce as _rd
 
 _new = object.__new__
+# why: bound once, so each operator call skips the classmethod binding (per-op hot path)
+_abs_apply = _ew.Abs.apply
+_add_apply = _ew.Add.apply
+_ceil_apply = _ew.Ceil.apply
+_cos_apply = _ew.Cos.apply
+_div_apply = _ew.Div.apply
+_erf_apply = _ew.Erf.apply
+_exp_apply = _ew.Exp.apply
+_floor_apply = _ew.Floor.apply
+_floordivide_apply = _ew.FloorDivide.apply
+_log_apply = _ew.Log.apply
+_maximum_apply = _ew.Maximum.apply
+_minimum_apply = _ew.Minimum.apply
+_mul_apply = _ew.Mul.apply
+_neg_apply = _ew.Neg.apply
+_pow_apply = _ew.Pow.apply
+_reciprocal_apply = _ew.Reciprocal.apply
+_relu_apply = _ew.Relu.apply
+_round_apply = _ew.Round.apply
+_rsqrt_apply = _ew.Rsqrt.apply
+_sigmoid_apply = _ew.Sigmoid.apply
+_sign_apply = _ew.Sign.apply
+_sin_apply = _ew.Sin.apply
+_sqrt_apply = _ew.Sqrt.apply
+_square_apply = _ew.Square.apply
+_sub_apply = _ew.Sub.apply
+_tan_apply = _ew.Tan.apply
+_tanh_apply = _ew.Tanh.apply
+_where_apply = _ew.Where.apply
 
 
 def _data(x):
@@ -522,25 +551,25 @@ class Tensor:
         """self += alpha * other, in place."""
         if alpha != 1:
             other = other * alpha
-        return self._ufunc_inplace("add_", _ew.Add.apply, xp.add, other)
+        return self._ufunc_inplace("add_", _add_apply, xp.add, other)
 
     def sub_(self, other, alpha=1):
         """self -= alpha * other, in place."""
         if alpha != 1:
             other = other * alpha
-        return self._ufunc_inplace("sub_", _ew.Sub.apply, xp.subtract, other)
+        return self._ufunc_inplace("sub_", _sub_apply, xp.subtract, other)
 
     def mul_(self, other):
         """self *= other, in place."""
-        return self._ufunc_inplace("mul_", _ew.Mul.apply, xp.multiply, other)
+        return self._ufunc_inplace("mul_", _mul_apply, xp.multiply, other)
 
     def div_(self, other):
         """self /= other, in place."""
-        return self._ufunc_inplace("div_", _ew.Div.apply, xp.true_divide, other)
+        return self._ufunc_inplace("div_", _div_apply, xp.true_divide, other)
 
     def pow_(self, exponent):
         """self **= exponent, in place."""
-        return self._ufunc_inplace("pow_", _ew.Pow.apply, xp.power, exponent)
+        return self._ufunc_inplace("pow_", _pow_apply, xp.power, exponent)
 
     __iadd__ = add_
     __isub__ = sub_
@@ -609,43 +638,43 @@ class Tensor:
 
     # ---- operators ---------------------------------------------------------------------------
     def __add__(self, other):
-        return _ew.Add.apply(self, other)
+        return _add_apply(self, other)
 
     def __radd__(self, other):
-        return _ew.Add.apply(other, self)
+        return _add_apply(other, self)
 
     def __sub__(self, other):
-        return _ew.Sub.apply(self, other)
+        return _sub_apply(self, other)
 
     def __rsub__(self, other):
-        return _ew.Sub.apply(other, self)
+        return _sub_apply(other, self)
 
     def __mul__(self, other):
-        return _ew.Mul.apply(self, other)
+        return _mul_apply(self, other)
 
     def __rmul__(self, other):
-        return _ew.Mul.apply(other, self)
+        return _mul_apply(other, self)
 
     def __truediv__(self, other):
-        return _ew.Div.apply(self, other)
+        return _div_apply(self, other)
 
     def __rtruediv__(self, other):
-        return _ew.Div.apply(other, self)
+        return _div_apply(other, self)
 
     def __floordiv__(self, other):
-        return _ew.FloorDivide.apply(self, other)
+        return _floordivide_apply(self, other)
 
     def __rfloordiv__(self, other):
-        return _ew.FloorDivide.apply(other, self)
+        return _floordivide_apply(other, self)
 
     def __mod__(self, other):
-        return self - _ew.FloorDivide.apply(self, other) * other
+        return self - _floordivide_apply(self, other) * other
 
     def __pow__(self, other):
-        return _ew.Pow.apply(self, other)
+        return _pow_apply(self, other)
 
     def __rpow__(self, other):
-        return _ew.Pow.apply(other, self)
+        return _pow_apply(other, self)
 
     def __matmul__(self, other):
         return _la.matmul(self, other)
@@ -654,13 +683,13 @@ class Tensor:
         return _la.matmul(other, self)
 
     def __neg__(self):
-        return _ew.Neg.apply(self)
+        return _neg_apply(self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _ew.Abs.apply(self)
+        return _abs_apply(self)
 
     def __eq__(self, other):
         return _ew.eq(self, other)
@@ -785,7 +814,7 @@ class Tensor:
 
     def mul(self, other):
         """self * other."""
-        return _ew.Mul.apply(self, other)
+        return _mul_apply(self, other)
 
     def div(self, other, rounding_mode=None):
         """self / other."""
@@ -793,23 +822,23 @@ class Tensor:
 
     def pow(self, exponent):
         """self ** exponent."""
-        return _ew.Pow.apply(self, exponent)
+        return _pow_apply(self, exponent)
 
     def neg(self):
         """-self."""
-        return _ew.Neg.apply(self)
+        return _neg_apply(self)
 
     def abs(self):
         """|self|."""
-        return _ew.Abs.apply(self)
+        return _abs_apply(self)
 
     def exp(self):
         """e ** self."""
-        return _ew.Exp.apply(self)
+        return _exp_apply(self)
 
     def log(self):
         """Natural logarithm."""
-        return _ew.Log.apply(self)
+        return _log_apply(self)
 
     def log1p(self):
         """log(1 + self)."""
@@ -821,63 +850,63 @@ class Tensor:
 
     def sqrt(self):
         """Square root."""
-        return _ew.Sqrt.apply(self)
+        return _sqrt_apply(self)
 
     def rsqrt(self):
         """1 / sqrt(self)."""
-        return _ew.Rsqrt.apply(self)
+        return _rsqrt_apply(self)
 
     def reciprocal(self):
         """1 / self."""
-        return _ew.Reciprocal.apply(self)
+        return _reciprocal_apply(self)
 
     def square(self):
         """self ** 2."""
-        return _ew.Square.apply(self)
+        return _square_apply(self)
 
     def sin(self):
         """Sine."""
-        return _ew.Sin.apply(self)
+        return _sin_apply(self)
 
     def cos(self):
         """Cosine."""
-        return _ew.Cos.apply(self)
+        return _cos_apply(self)
 
     def tan(self):
         """Tangent."""
-        return _ew.Tan.apply(self)
+        return _tan_apply(self)
 
     def tanh(self):
         """Hyperbolic tangent."""
-        return _ew.Tanh.apply(self)
+        return _tanh_apply(self)
 
     def sigmoid(self):
         """Logistic sigmoid."""
-        return _ew.Sigmoid.apply(self)
+        return _sigmoid_apply(self)
 
     def relu(self):
         """max(self, 0)."""
-        return _ew.Relu.apply(self)
+        return _relu_apply(self)
 
     def sign(self):
         """Sign (zero gradient)."""
-        return _ew.Sign.apply(self)
+        return _sign_apply(self)
 
     def floor(self):
         """Round down (zero gradient)."""
-        return _ew.Floor.apply(self)
+        return _floor_apply(self)
 
     def ceil(self):
         """Round up (zero gradient)."""
-        return _ew.Ceil.apply(self)
+        return _ceil_apply(self)
 
     def round(self, decimals=0):
         """Round half to even (zero gradient)."""
-        return _ew.Round.apply(self, decimals)
+        return _round_apply(self, decimals)
 
     def erf(self):
         """Error function."""
-        return _ew.Erf.apply(self)
+        return _erf_apply(self)
 
     def clamp(self, min=None, max=None):
         """Limit to [min, max]."""
@@ -887,15 +916,15 @@ class Tensor:
 
     def maximum(self, other):
         """Elementwise maximum."""
-        return _ew.Maximum.apply(self, other)
+        return _maximum_apply(self, other)
 
     def minimum(self, other):
         """Elementwise minimum."""
-        return _ew.Minimum.apply(self, other)
+        return _minimum_apply(self, other)
 
     def where(self, condition, other):
         """self where condition else other."""
-        return _ew.Where.apply(condition, self, other)
+        return _where_apply(condition, self, other)
 
     def eq(self, other):
         """self == other."""
