@@ -23,10 +23,12 @@ class detect_anomaly:
     def __enter__(self):
         self._prev = _state.enabled
         _state.enabled = bool(self.check_nan)
+        _refresh_trace()
         return self
 
     def __exit__(self, *exc):
         _state.enabled = self._prev
+        _refresh_trace()
         return False
 
     def __call__(self, fn):
@@ -40,6 +42,12 @@ class detect_anomaly:
 def set_detect_anomaly(mode):
     """Turn anomaly detection on or off globally."""
     _state.enabled = bool(mode)
+    _refresh_trace()
+
+
+def _refresh_trace():
+    from . import trace
+    trace.refresh()
 
 
 def is_anomaly_enabled():

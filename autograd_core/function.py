@@ -25,6 +25,7 @@ Tensor op, which records the graph of the gradient itself).
 import traceback
 
 from . import anomaly as _anomaly
+from . import trace as _tracemod
 from .backend import xp
 from .grad_mode import _state as _grad_state
 
@@ -32,6 +33,7 @@ _new = object.__new__
 _ndarray = xp.ndarray
 _generic = xp.generic
 _anomaly_state = _anomaly._state
+_trace = _tracemod.state
 _FALSES = [(False,) * n for n in range(64)]
 _FALSE1, _FALSE2, _TRUE1 = (False,), (False, False), (True,)
 _PLAIN = frozenset([int, float, bool, str, tuple, type(None), complex])
@@ -88,6 +90,10 @@ class Function:
     _saved = None
     _to_save = ()
     _stack = None
+    _site = None      # (file, line, source) of the user's code, when ag.viz records sites
+    _module = ()      # module-call path, when forward ran inside trace.module_scope
+    _inputs = None    # copies of the forward inputs, under checked mode
+    formula = None    # the local derivative rule, shown by ag.viz.explain_backward
     _non_diff = ()
     _pre_hooks = None
     _retain = None
@@ -262,10 +268,23 @@ class Function:
             if to_save:
                 ctx._saved = (_pack_single(to_save, args, fargs, t, out) if type(t) is not tuple
                               else _pack_saved(to_save, args, fargs, t, out))
-            if _anomaly_state.enabled:
-                ctx._stack = traceback.extract_stack()[:-1]
-                _anomaly.check_forward(ctx, t)
+            if _trace.active:
+                _trace_forward(ctx, t, fargs)
         return t
+
+
+def _trace_forward(ctx, t, fargs):
+    """Record what the opt-in tools need on a new node: stack, site, module path, inputs."""
+    if _anomaly_state.enabled:
+        ctx._stack = traceback.extract_stack()[:-2]
+        _anomaly.check_forward(ctx, t)
+    if _trace.sites:
+        ctx._site = _tracemod.user_site(3)
+    if _trace.modules:
+        ctx._module = tuple(_trace.modules)
+    if _trace.keep_inputs:
+        ctx._inputs = tuple((x._data if isinstance(x, Tensor) else x).copy()
+                            if isinstance(x, (Tensor, _ndarray)) else x for x in fargs)
 
 
 def _apply_general(cls, ctx, args):

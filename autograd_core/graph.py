@@ -6,12 +6,14 @@ freed. During an ordinary backward the gradients travelling through the graph ar
 with `create_graph=True` they are Tensors, and every step here is itself recorded.
 """
 from . import anomaly as _anomaly
+from . import trace as _trace_mod
 from .backend import xp
 from .function import _FREED, Function, _engine, _freed_message
 from .grad_mode import _state as _grad_state
 
 _ndarray = xp.ndarray
 _anomaly_state = _anomaly._state
+_trace = _trace_mod.state
 
 Tensor = None  # bound by tensor.py
 
@@ -192,6 +194,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
     errstate = xp.errstate(all="ignore")
     errstate.__enter__()
     check = _anomaly_state.enabled
+    obs = _trace.observer  # ag.viz's explainer or checked mode; None in ordinary training
     pop, push, bpop, bget = ready.pop, ready.append, buffers.pop, buffers.get
     try:
         while ready:
@@ -206,6 +209,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
                 if isinstance(node, Tensor):
                     continue
             if isinstance(node, Tensor):
+                if obs is not None:
+                    obs.leaf(node, grads)
                 if inputs is None:
                     hooks = node._hooks
                     _accumulate_leaf(node, _call_hooks(hooks, grads, create_graph) if hooks else grads,
@@ -226,6 +231,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
                 in_grads = _call_tensor_backward(node, glist)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
+            if obs is not None:
+                obs.node(node, grads, in_grads)
             for e, g in zip(node._edges, in_grads):
                 if e is None:
                     continue
@@ -236,6 +243,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
                     if create_graph or type(g) is not _ndarray:
                         g = _as_graph_value(g, create_graph)
                     if g.shape != shape:
+                        if obs is not None:
+                            obs.reduce(node, _edge_index(node, e), g.shape, shape)
                         g = sum_to_shape(g, shape, node)
                     if g.dtype is not dtype and g.dtype != dtype:
                         g = g.astype(dtype)
@@ -243,8 +252,15 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
                         _anomaly.check_backward(node, g)
                     if nxt._simple:
                         prev = bget(nxt)
-                        buffers[nxt] = g if prev is None else prev + g
+                        if prev is None:
+                            buffers[nxt] = g
+                        else:
+                            buffers[nxt] = prev + g
+                            if obs is not None:
+                                obs.accumulate(nxt, nr)
                     else:
+                        if obs is not None and nr in buffers.get(nxt, ()):
+                            obs.accumulate(nxt, nr)
                         _add_grad(buffers, nxt, nr, g)
                 d = deps[nxt] - 1
                 deps[nxt] = d
@@ -321,6 +337,14 @@ def _output_grads(node, grads, create_graph, seen_arrays):
             g = xp.zeros(shape, dtype)
         glist.append(g)
     return glist
+
+
+def _edge_index(node, edge):
+    """Which forward input an edge belongs to (by identity)."""
+    for i, e in enumerate(node._edges):
+        if e is edge:
+            return i
+    return -1
 
 
 def _stale_view_message(node):
