@@ -94,6 +94,8 @@ class Function:
     _module = ()      # module-call path, when forward ran inside trace.module_scope
     _inputs = None    # copies of the forward inputs, under checked mode
     formula = None    # the local derivative rule, shown by ag.viz.explain_backward
+    _reductions = None  # {input index: (grad shape, input shape, axes)} once a broadcast grad was summed
+    _out = None       # the output Tensor(s), kept while ag.viz records (values and grads to draw)
     _non_diff = ()
     _pre_hooks = None
     _retain = None
@@ -282,6 +284,12 @@ def _trace_forward(ctx, t, fargs):
         ctx._site = _tracemod.user_site(3)
     if _trace.modules:
         ctx._module = tuple(_trace.modules)
+    if _trace.keep_outputs:
+        # why: a drawing shows intermediate values and gradients; kept only while recording
+        ctx._out = t
+        for o in (t if type(t) is tuple else (t,)):
+            if o._requires_grad:
+                o.retain_grad()
     if _trace.keep_inputs:
         ctx._inputs = tuple((x._data if isinstance(x, Tensor) else x).copy()
                             if isinstance(x, (Tensor, _ndarray)) else x for x in fargs)

@@ -243,8 +243,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
                     if create_graph or type(g) is not _ndarray:
                         g = _as_graph_value(g, create_graph)
                     if g.shape != shape:
-                        if obs is not None:
-                            obs.reduce(node, _edge_index(node, e), g.shape, shape)
+                        _note_reduction(node, e, g.shape, shape, obs)
                         g = sum_to_shape(g, shape, node)
                     if g.dtype is not dtype and g.dtype != dtype:
                         g = g.astype(dtype)
@@ -337,6 +336,23 @@ def _output_grads(node, grads, create_graph, seen_arrays):
             g = xp.zeros(shape, dtype)
         glist.append(g)
     return glist
+
+
+def _note_reduction(node, edge, from_shape, to_shape, obs):
+    """Remember (for drawings) and report (to an observer) a broadcast gradient summed back."""
+    i = _edge_index(node, edge)
+    if node._reductions is None:
+        node._reductions = {}
+    node._reductions[i] = (tuple(from_shape), tuple(to_shape), reduced_axes(from_shape, to_shape))
+    if obs is not None:
+        obs.reduce(node, i, tuple(from_shape), tuple(to_shape))
+
+
+def reduced_axes(from_shape, to_shape):
+    """The axes of from_shape that sum_to_shape sums over to reach to_shape."""
+    lead = len(from_shape) - len(to_shape)
+    return tuple(range(lead)) + tuple(lead + i for i, s in enumerate(to_shape)
+                                      if s == 1 and from_shape[lead + i] != 1)
 
 
 def _edge_index(node, edge):

@@ -17,6 +17,7 @@ class _TraceState:
     sites = 0          # > 0: each node records its creation site as ctx._site
     modules = []       # labels of the module calls being run; nodes record ctx._module = tuple(modules)
     keep_inputs = 0    # > 0: each node keeps a copy of its forward inputs as ctx._inputs
+    keep_outputs = 0   # > 0: each node keeps its output Tensor (ctx._out, with retain_grad) for drawings
     observer = None    # notified by the reverse pass: node(), reduce(), accumulate(), leaf()
 
 
@@ -26,7 +27,8 @@ state = _TraceState
 def refresh():
     """Recompute `state.active` after a switch changed (the anomaly switch counts too)."""
     from .anomaly import _state as anomaly
-    state.active = bool(anomaly.enabled or state.sites or state.modules or state.keep_inputs)
+    state.active = bool(anomaly.enabled or state.sites or state.modules or state.keep_inputs
+                        or state.keep_outputs)
 
 
 def _library_dirs():
@@ -84,6 +86,18 @@ def keep_inputs():
         yield
     finally:
         state.keep_inputs -= 1
+        refresh()
+
+
+@contextlib.contextmanager
+def keep_outputs():
+    """While on, every recorded op keeps its output tensor and its gradient (for drawings)."""
+    state.keep_outputs += 1
+    refresh()
+    try:
+        yield
+    finally:
+        state.keep_outputs -= 1
         refresh()
 
 
