@@ -268,8 +268,7 @@ class Function:
         if record:
             to_save = ctx._to_save
             if to_save:
-                ctx._saved = (_pack_single(to_save, args, fargs, t, out) if type(t) is not tuple
-                              else _pack_saved(to_save, args, fargs, t, out))
+                ctx._saved = _pack_saved(to_save, args, fargs, t, out)
             if _trace.active:
                 _trace_forward(ctx, t, fargs)
         return t
@@ -436,35 +435,6 @@ def _pack_saved(to_save, args, fargs, outs, raw):
             else:
                 # an array made inside forward (or passed in as a constant): a constant of the backward
                 values.append(item)
-    return tuple(values), tracked
-
-
-def _pack_single(to_save, args, fargs, t, raw):
-    """_pack_saved for the common single-output op (the hot path: no per-output search)."""
-    values = []
-    tracked = []
-    pos = -1
-    for item in to_save:
-        pos += 1
-        if item is None:
-            values.append(None)
-        elif item is raw or item is t:
-            d = t._data
-            values.append(d)
-            tracked.append((pos, None, t._vc, 0, 0, d))
-        else:
-            for a, fa in zip(args, fargs):
-                if item is fa and isinstance(a, Tensor):  # an input Tensor's array
-                    values.append(fa)
-                    tracked.append((pos, a, a._vc, a._vc[0], 0, fa))
-                    break
-            else:
-                if isinstance(item, Tensor):
-                    values.append(item._data)
-                    tracked.append((pos, item, item._vc, item._vc[0], 0, item._data))
-                else:
-                    # a plain value, or an array made in forward: a constant of the backward
-                    values.append(item)
     return tuple(values), tracked
 
 
