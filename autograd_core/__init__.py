@@ -34,6 +34,8 @@ from .ops.indexing import gather, scatter_add, index_select, masked_fill, topk, 
 from .ops.linalg import matmul, mm, bmm, einsum, outer, ger, dot
 from . import autograd
 from .serialization import save, load
+from . import viz
+from .viz import checked_backward
 
 subtract, multiply, divide, negative, absolute, true_divide = sub, mul, div, neg, abs, div
 __version__ = "0.1.0"

@@ -258,7 +258,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
                             if obs is not None:
                                 obs.accumulate(nxt, nr)
                     else:
-                        if obs is not None and nr in buffers.get(nxt, ()):
+                        if obs is not None and (nxt in buffers if nxt._n_outputs == 1
+                                                else nr in buffers.get(nxt, ())):
                             obs.accumulate(nxt, nr)
                         _add_grad(buffers, nxt, nr, g)
                 d = deps[nxt] - 1

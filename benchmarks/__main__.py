@@ -93,7 +93,8 @@ def run_workload(w, torch, repeat, warmup, seed, min_block_s):
     """Time one workload: warm up both sides, then `repeat` interleaved blocks; medians per step."""
     data = w.data(np.random.default_rng(seed))
     sides = {"ours": w.setup(ag, data)}
-    if torch is not None:
+    target_s = getattr(w, "target_s", None)  # an absolute goal (seconds) for a workload with no PyTorch side
+    if torch is not None and target_s is None:
         sides["torch"] = w.setup(torch, data)
     # warm up, and size the blocks so one block of ours lasts about min_block_s
     est = {}
@@ -112,6 +113,8 @@ def run_workload(w, torch, repeat, warmup, seed, min_block_s):
     res = {"name": w.name, "family": w.family, "description": w.description, "target": w.target,
            "number": number, "repeat": repeat,
            "ours_s": statistics.median(times["ours"]), "ours_blocks_s": times["ours"]}
+    if target_s is not None:
+        res["target_s"] = target_s
     if "torch" in times:
         res["torch_s"] = statistics.median(times["torch"])
         res["torch_blocks_s"] = times["torch"]
@@ -132,9 +135,13 @@ def print_table(results):
         ratio = r.get("ratio")
         target = r["target"]
         verdict = "" if ratio is None or target is None else ("ok" if ratio <= target else "ABOVE TARGET")
-        rows.append([r["name"], _fmt_time(r["ours_s"]), _fmt_time(r.get("torch_s")),
-                     "-" if ratio is None else f"{ratio:.2f}x",
-                     "-" if target is None else f"<= {target:g}x", verdict])
+        target_text = "-" if target is None else f"<= {target:g}x"
+        if r.get("target_s") is not None:  # no PyTorch side: ours against an absolute time
+            verdict = "ok" if r["ours_s"] <= r["target_s"] else "ABOVE TARGET"
+            target_text = f"<= {_fmt_time(r['target_s'])}"
+        no_torch = "—" if r.get("target_s") is not None else "-"
+        rows.append([r["name"], _fmt_time(r["ours_s"]), _fmt_time(r.get("torch_s")) if "torch_s" in r else no_torch,
+                     no_torch if ratio is None else f"{ratio:.2f}x", target_text, verdict])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(wd) for c, wd in zip(cells, widths)).rstrip()  # noqa: E731
     print(line(head))

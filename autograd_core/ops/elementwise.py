@@ -49,6 +49,7 @@ def _promote(result, a, b=None):
 # ---- arithmetic ----------------------------------------------------------------------------
 
 class Add(Function):
+    formula = "grad_a = grad; grad_b = grad"
     _array_forward = True
     _number_operands = True
 
@@ -63,6 +64,7 @@ class Add(Function):
 
 
 class Sub(Function):
+    formula = "grad_a = grad; grad_b = -grad"
     _array_forward = True
     _number_operands = True
 
@@ -77,6 +79,7 @@ class Sub(Function):
 
 
 class Mul(Function):
+    formula = "grad_a = grad * b; grad_b = grad * a"
     _array_forward = True
     _number_operands = True
 
@@ -96,6 +99,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    formula = "grad_a = grad / b; grad_b = -grad * a / b²"
     _array_forward = True
     _number_operands = True
 
@@ -117,6 +121,7 @@ class Div(Function):
 
 
 class Neg(Function):
+    formula = "grad_x = -grad"
     _array_forward = True
 
     @staticmethod
@@ -129,6 +134,7 @@ class Neg(Function):
 
 
 class Pow(Function):
+    formula = "grad_a = grad * b * a^(b-1); grad_b = grad * y * log(a)"
     _array_forward = True
     _number_operands = True
 
@@ -157,6 +163,7 @@ class Pow(Function):
 
 class FloorDivide(Function):
     """a // b (floor division); piecewise constant, so its gradient is zero."""
+    formula = "grad_a = 0; grad_b = 0"
     _array_forward = True
     _number_operands = True
 
@@ -173,6 +180,7 @@ class FloorDivide(Function):
 # ---- unary math ------------------------------------------------------------------------------
 
 class Exp(Function):
+    formula = "grad_x = grad * y"
     _array_forward = True
 
     @staticmethod
@@ -189,6 +197,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    formula = "grad_x = grad / x"
     _array_forward = True
 
     @staticmethod
@@ -204,6 +213,7 @@ class Log(Function):
 
 
 class Log1p(Function):
+    formula = "grad_x = grad / (1 + x)"
     _array_forward = True
 
     @staticmethod
@@ -219,6 +229,7 @@ class Log1p(Function):
 
 
 class Expm1(Function):
+    formula = "grad_x = grad * (y + 1)"
     _array_forward = True
 
     @staticmethod
@@ -235,6 +246,7 @@ class Expm1(Function):
 
 
 class Sqrt(Function):
+    formula = "grad_x = grad / (2 * y)"
     _array_forward = True
 
     @staticmethod
@@ -251,6 +263,7 @@ class Sqrt(Function):
 
 
 class Rsqrt(Function):
+    formula = "grad_x = -0.5 * grad * y³"
     _array_forward = True
 
     @staticmethod
@@ -267,6 +280,7 @@ class Rsqrt(Function):
 
 
 class Reciprocal(Function):
+    formula = "grad_x = -grad * y²"
     _array_forward = True
 
     @staticmethod
@@ -283,6 +297,7 @@ class Reciprocal(Function):
 
 
 class Square(Function):
+    formula = "grad_x = grad * 2 * x"
     _array_forward = True
 
     @staticmethod
@@ -297,6 +312,7 @@ class Square(Function):
 
 
 class Sin(Function):
+    formula = "grad_x = grad * cos(x)"
     _array_forward = True
 
     @staticmethod
@@ -311,6 +327,7 @@ class Sin(Function):
 
 
 class Cos(Function):
+    formula = "grad_x = -grad * sin(x)"
     _array_forward = True
 
     @staticmethod
@@ -325,6 +342,7 @@ class Cos(Function):
 
 
 class Tan(Function):
+    formula = "grad_x = grad * (1 + y²)"
     _array_forward = True
 
     @staticmethod
@@ -340,6 +358,7 @@ class Tan(Function):
 
 
 class Tanh(Function):
+    formula = "grad_x = grad * (1 - y²)"
     _array_forward = True
 
     @staticmethod
@@ -357,6 +376,7 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    formula = "grad_x = grad * y * (1 - y)"
     _array_forward = True
 
     @staticmethod
@@ -375,6 +395,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    formula = "grad_x = grad * (y > 0)"
     _array_forward = True
 
     @staticmethod
@@ -390,6 +411,7 @@ class Relu(Function):
 
 
 class Abs(Function):
+    formula = "grad_x = grad * sign(x)"
     _array_forward = True
 
     @staticmethod
@@ -405,6 +427,7 @@ class Abs(Function):
 
 class Sign(Function):
     """sign(x); piecewise constant, so its gradient is zero (as PyTorch)."""
+    formula = "grad_x = 0"
     _array_forward = True
 
     @staticmethod
@@ -418,6 +441,7 @@ class Sign(Function):
 
 class Floor(Function):
     """floor(x); zero gradient."""
+    formula = "grad_x = 0"
     _array_forward = True
 
     @staticmethod
@@ -431,6 +455,7 @@ class Floor(Function):
 
 class Ceil(Function):
     """ceil(x); zero gradient."""
+    formula = "grad_x = 0"
     _array_forward = True
 
     @staticmethod
@@ -444,6 +469,7 @@ class Ceil(Function):
 
 class Round(Function):
     """Round half to even, as torch.round; zero gradient."""
+    formula = "grad_x = 0"
     _array_forward = True
 
     @staticmethod
@@ -489,6 +515,7 @@ def _erf_array(x):
 
 
 class Erf(Function):
+    formula = "grad_x = grad * 2/√π * exp(-x²)"
     _array_forward = True
 
     @staticmethod
@@ -505,6 +532,7 @@ class Erf(Function):
 # ---- selection between two values -----------------------------------------------------------
 
 class Clamp(Function):
+    formula = "grad_x = grad * (lo <= x <= hi); grad_lo = grad * (x < lo); grad_hi = grad * (x > hi)"
     _array_forward = True
 
     @staticmethod
@@ -533,6 +561,7 @@ class Clamp(Function):
 
 
 class Maximum(Function):
+    formula = "grad_a = grad * (a > b, ties 1/2); grad_b = grad - grad_a"
     _array_forward = True
     _number_operands = True
 
@@ -550,6 +579,7 @@ class Maximum(Function):
 
 
 class Minimum(Function):
+    formula = "grad_a = grad * (a < b, ties 1/2); grad_b = grad - grad_a"
     _array_forward = True
     _number_operands = True
 
@@ -566,6 +596,7 @@ class Minimum(Function):
 
 
 class Where(Function):
+    formula = "grad_a = where(cond, grad, 0); grad_b = where(cond, 0, grad)"
     _array_forward = True
 
     @staticmethod

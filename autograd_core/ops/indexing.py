@@ -83,6 +83,7 @@ def _index_error(what, e, shape):
 
 class BasicIndex(Function):
     """x[ints, slices, None, ...]: a view; the gradient is placed into zeros of x's shape."""
+    formula = "grad_x = zeros(x.shape); grad_x[index] = grad"
     _array_forward = True
     _is_view = True
 
@@ -98,6 +99,7 @@ class BasicIndex(Function):
 
 class AdvancedIndex(Function):
     """x[integer arrays / masks ...]: a copy; repeated indices add up their gradients."""
+    formula = "grad_x = zeros(x.shape); grad_x[index] += grad"
     _array_forward = True
 
     @staticmethod
@@ -112,6 +114,7 @@ class AdvancedIndex(Function):
 
 class IndexAdd(Function):
     """zeros(shape) with g added at index (np.add.at, so repeats accumulate); backward is g's index."""
+    formula = "grad_g = grad[index]"
     _array_forward = True
 
     @staticmethod
@@ -131,6 +134,7 @@ class IndexAdd(Function):
 
 class IndexPut(Function):
     """out = copy of x with out[index] = value: the recorded form of `x[index] = value`."""
+    formula = "grad_x = grad with grad[index] = 0; grad_value = grad[index]"
     _array_forward = True
 
     @staticmethod

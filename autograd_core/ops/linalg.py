@@ -19,6 +19,7 @@ def _shape(x):
 
 class MatMul(Function):
     """a @ b with NumPy's matmul rules (1-D promotion, broadcast batch dims)."""
+    formula = "grad_a = grad @ b.T; grad_b = a.T @ grad"
     _array_forward = True
 
     @staticmethod
@@ -204,6 +205,7 @@ def _einsum_grad(grad, out, others, sub, sizes):
 
 class Einsum(Function):
     """Einstein summation; the gradient of each operand is an einsum of grad with the other operands."""
+    formula = "grad_k = einsum of grad with the other operands, into operand k's subscripts"
     _array_forward = True
 
     @staticmethod

@@ -37,6 +37,7 @@ def _sizes(sizes):
 
 
 class Reshape(Function):
+    formula = "grad_x = grad.reshape(x.shape)"
     _array_forward = True
     _is_view = True
 
@@ -51,6 +52,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    formula = "grad_x = grad.permute(argsort(dims))"
     _array_forward = True
     _is_view = True
 
@@ -66,6 +68,7 @@ class Permute(Function):
 
 class Expand(Function):
     """Broadcast to a bigger shape (a read-only view); graph.py sums the gradient back."""
+    formula = "grad_x = grad  (summed back to x.shape)"
     _array_forward = True
     _is_view = True
 
@@ -80,6 +83,7 @@ class Expand(Function):
 
 class Cast(Function):
     """Change dtype; the gradient is cast back to the input's dtype."""
+    formula = "grad_x = grad.to(x.dtype)"
     _array_forward = True
 
     @staticmethod
@@ -93,6 +97,7 @@ class Cast(Function):
 
 
 class Clone(Function):
+    formula = "grad_x = grad"
     _array_forward = True
 
     @staticmethod
@@ -106,6 +111,7 @@ class Clone(Function):
 
 class Repeat(Function):
     """np.tile with at least as many reps as dims; the gradient sums the copies."""
+    formula = "grad_x = sum of grad over the copies"
     _array_forward = True
 
     @staticmethod
@@ -126,6 +132,7 @@ class Repeat(Function):
 
 
 class Flip(Function):
+    formula = "grad_x = flip(grad, dims)"
     _array_forward = True
 
     @staticmethod
@@ -140,6 +147,7 @@ class Flip(Function):
 
 
 class Roll(Function):
+    formula = "grad_x = roll(grad, -shifts, dims)"
     _array_forward = True
 
     @staticmethod
@@ -155,6 +163,7 @@ class Roll(Function):
 
 class Cat(Function):
     """Concatenate along dim (the first argument); each input's gradient is its slice of grad."""
+    formula = "grad_xi = grad[x_i's slice along dim]"
     _array_forward = True
 
     @staticmethod
@@ -175,6 +184,7 @@ class Cat(Function):
 
 
 class Tril(Function):
+    formula = "grad_x = tril(grad, diagonal)"
     _array_forward = True
 
     @staticmethod
@@ -188,6 +198,7 @@ class Tril(Function):
 
 
 class Triu(Function):
+    formula = "grad_x = triu(grad, diagonal)"
     _array_forward = True
 
     @staticmethod

@@ -49,6 +49,7 @@ def _pick(dim, axis, keepdim, keepdims):
 
 
 class Sum(Function):
+    formula = "grad_x = broadcast(grad, x.shape)"
     _array_forward = True
 
     @staticmethod
@@ -64,6 +65,7 @@ class Sum(Function):
 
 
 class Mean(Function):
+    formula = "grad_x = broadcast(grad, x.shape) / n"
     _array_forward = True
 
     @staticmethod
@@ -133,6 +135,7 @@ def _out_shape(shape, axes, keepdim):
 
 
 class Prod(Function):
+    formula = "grad_x = grad * y / x  (the product of the other elements)"
     _array_forward = True
 
     @staticmethod
@@ -174,6 +177,7 @@ def _var_array(x, axes, dof, keepdim):
 
 class Var(Function):
     """Variance with Bessel's correction (PyTorch's `correction`, NumPy's `ddof`)."""
+    formula = "grad_x = grad * 2 * (x - mean(x)) / (n - correction)"
     _array_forward = True
 
     @staticmethod
@@ -194,6 +198,7 @@ class Var(Function):
 
 class Std(Function):
     """Standard deviation; its gradient is 0 where all elements are equal (as PyTorch), not 0/0."""
+    formula = "grad_x = grad * (x - mean(x)) / (y * (n - correction))"
     _array_forward = True
 
     @staticmethod
@@ -220,6 +225,7 @@ class Std(Function):
 
 class Norm(Function):
     """Vector p-norm (p a real number other than 0, 1 and +-inf, which are built from other ops)."""
+    formula = "grad_x = grad * sign(x) * |x|^(p-1) / y^(p-1)"
     _array_forward = True
 
     @staticmethod
@@ -261,6 +267,7 @@ def _tie_share(x, y_kept, axes):
 
 class Amax(Function):
     """Max over axes; tied maxima share the gradient evenly (as PyTorch's amax and max())."""
+    formula = "grad_x = grad * (x == y) / number of ties"
     _array_forward = True
 
     @staticmethod
@@ -278,6 +285,7 @@ class Amax(Function):
 
 class Amin(Function):
     """Min over axes; tied minima share the gradient evenly."""
+    formula = "grad_x = grad * (x == y) / number of ties"
     _array_forward = True
 
     @staticmethod
@@ -295,6 +303,7 @@ class Amin(Function):
 
 class TakeAlongDim(Function):
     """The elements at given indices along one dim (max/min with dim); the gradient goes to those indices."""
+    formula = "grad_x = grad at the taken indices, 0 elsewhere"
     _array_forward = True
 
     @staticmethod
@@ -319,6 +328,7 @@ class TakeAlongDim(Function):
 
 class LogSumExp(Function):
     """log(sum(exp(x))) over axes, computed stably (the max is subtracted first)."""
+    formula = "grad_x = grad * exp(x - y)"
     _array_forward = True
 
     @staticmethod
@@ -351,6 +361,7 @@ def _cumsum_array(a, axis, reverse):
 
 class Cumsum(Function):
     """Running sum along one axis (from the end when reverse: the adjoint of the running sum)."""
+    formula = "grad_x = reversed_cumsum(grad)"
     _array_forward = True
 
     @staticmethod
