@@ -26,18 +26,20 @@ class Workload:
     target: Optional[float]  # the ours/PyTorch time ratio we aim to stay at or below
     family: str
     description: str
+    target_s: Optional[float] = None  # an absolute goal in seconds, for a workload with no PyTorch side
 
 
 WORKLOADS = {}
 
 
-def workload(name, *, data, target=None, description=None):
-    """Register setup(lib, data) -> step as the workload `name` (target: ours/PyTorch ratio goal)."""
+def workload(name, *, data, target=None, target_s=None, description=None):
+    """Register setup(lib, data) -> step as the workload `name` (target: ours/PyTorch ratio goal;
+    target_s: an absolute time goal in seconds for a workload that has no PyTorch counterpart)."""
     def deco(setup):
         if name in WORKLOADS:
             raise ValueError(f"benchmarks: workload {name!r} registered twice")
         doc = description or ((setup.__doc__ or "").strip().splitlines() or [""])[0]
-        WORKLOADS[name] = Workload(name, setup, data, target, setup.__module__.rsplit(".", 1)[-1], doc)
+        WORKLOADS[name] = Workload(name, setup, data, target, setup.__module__.rsplit(".", 1)[-1], doc, target_s)
         return setup
     return deco
 

@@ -93,7 +93,7 @@ def run_workload(w, torch, repeat, warmup, seed, min_block_s):
     """Time one workload: warm up both sides, then `repeat` interleaved blocks; medians per step."""
     data = w.data(np.random.default_rng(seed))
     sides = {"ours": w.setup(ag, data)}
-    target_s = getattr(w, "target_s", None)  # an absolute goal (seconds) for a workload with no PyTorch side
+    target_s = w.target_s  # an absolute goal (seconds) for a workload with no PyTorch side
     if torch is not None and target_s is None:
         sides["torch"] = w.setup(torch, data)
     # warm up, and size the blocks so one block of ours lasts about min_block_s

@@ -2,9 +2,15 @@
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
+import importlib
+import inspect
+import pkgutil
+
 import numpy as np
 
 import autograd_core as ag
+import autograd_core.ops as ops_pkg
+from autograd_core.function import Function
 
 # Shape sets: always the 0-d case, size-1 dims and broadcast pairs of different rank.
 UNARY = [((),), ((1,),), ((3,),), ((2, 3),), ((2, 1, 3),)]
@@ -80,3 +86,15 @@ def graph_functions(outputs):
             if nxt is not None and isinstance(nxt, ag.Function):
                 stack.append(nxt)
     return kinds
+
+
+def library_functions():
+    """Every public Function subclass defined in autograd_core.ops (private bases only share code)."""
+    found = set()
+    for info in pkgutil.iter_modules(ops_pkg.__path__):
+        mod = importlib.import_module(f"autograd_core.ops.{info.name}")
+        for _, obj in inspect.getmembers(mod, inspect.isclass):
+            if (issubclass(obj, Function) and obj is not Function and obj.__module__ == mod.__name__
+                    and not obj.__name__.startswith("_")):
+                found.add(obj)
+    return found

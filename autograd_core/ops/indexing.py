@@ -81,22 +81,6 @@ def _index_error(what, e, shape):
 
 # ---- primitives --------------------------------------------------------------------------------
 
-class BasicIndex(Function):
-    """x[ints, slices, None, ...]: a view; the gradient is placed into zeros of x's shape."""
-    formula = "grad_x = zeros(x.shape); grad_x[index] = grad"
-    _array_forward = True
-    _is_view = True
-
-    @staticmethod
-    def forward(ctx, x, index):
-        ctx.in_shape, ctx.index = x.shape, index
-        return x[index]
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _index_add(grad, ctx.in_shape, ctx.index, True), None
-
-
 class AdvancedIndex(Function):
     """x[integer arrays / masks ...]: a copy; repeated indices add up their gradients."""
     formula = "grad_x = zeros(x.shape); grad_x[index] += grad"
@@ -109,7 +93,13 @@ class AdvancedIndex(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _index_add(grad, ctx.in_shape, ctx.index, False), None
+        return _index_add(grad, ctx.in_shape, ctx.index, type(ctx)._is_view), None
+
+
+class BasicIndex(AdvancedIndex):
+    """x[ints, slices, None, ...]: a view; the gradient is placed into zeros of x's shape."""
+    formula = "grad_x = zeros(x.shape); grad_x[index] = grad"
+    _is_view = True
 
 
 class IndexAdd(Function):

@@ -183,32 +183,31 @@ class Cat(Function):
         return tuple(grads)
 
 
-class Tril(Function):
+class _Triangle(Function):
+    """Keep one triangle of the last two dims (set by the subclass); the gradient keeps the same one."""
+    _array_forward = True
+    _keep = None  # xp.tril or xp.triu
+
+    @staticmethod
+    def forward(ctx, x, diagonal):
+        ctx.diagonal = diagonal
+        return type(ctx)._keep(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return type(ctx)._keep(grad, ctx.diagonal), None
+
+
+class Tril(_Triangle):
+    """The lower triangle (elements above `diagonal` zeroed)."""
     formula = "grad_x = tril(grad, diagonal)"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x, diagonal):
-        ctx.diagonal = diagonal
-        return xp.tril(x, diagonal)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return xp.tril(grad, ctx.diagonal), None
+    _keep = staticmethod(xp.tril)
 
 
-class Triu(Function):
+class Triu(_Triangle):
+    """The upper triangle (elements below `diagonal` zeroed)."""
     formula = "grad_x = triu(grad, diagonal)"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x, diagonal):
-        ctx.diagonal = diagonal
-        return xp.triu(x, diagonal)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return xp.triu(grad, ctx.diagonal), None
+    _keep = staticmethod(xp.triu)
 
 
 def reshape(input, *shape):

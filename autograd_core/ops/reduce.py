@@ -265,40 +265,33 @@ def _tie_share(x, y_kept, axes):
     return hit / xp.maximum(count, 1).astype(x.dtype)
 
 
-class Amax(Function):
+class _Extreme(Function):
+    """Max or min over axes (set by the subclass); tied extremes share the gradient evenly, as PyTorch."""
+    formula = "grad_x = grad * (x == y) / number of ties"
+    _array_forward = True
+    _reduce = None  # xp.amax or xp.amin
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        y = type(ctx)._reduce(x, axis=axes, keepdims=True)
+        ctx.save_for_backward(_tie_share(x, y, axes))
+        return y if keepdim else y.reshape(_out_shape(x.shape, axes, False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        share, = ctx.saved_tensors
+        return grad.reshape(_kept_shape(ctx.in_shape, ctx.axes)) * share, None, None
+
+
+class Amax(_Extreme):
     """Max over axes; tied maxima share the gradient evenly (as PyTorch's amax and max())."""
-    formula = "grad_x = grad * (x == y) / number of ties"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x, axes, keepdim):
-        ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        y = xp.amax(x, axis=axes, keepdims=True)
-        ctx.save_for_backward(_tie_share(x, y, axes))
-        return y if keepdim else y.reshape(_out_shape(x.shape, axes, False))
-
-    @staticmethod
-    def backward(ctx, grad):
-        share, = ctx.saved_tensors
-        return grad.reshape(_kept_shape(ctx.in_shape, ctx.axes)) * share, None, None
+    _reduce = staticmethod(xp.amax)
 
 
-class Amin(Function):
+class Amin(_Extreme):
     """Min over axes; tied minima share the gradient evenly."""
-    formula = "grad_x = grad * (x == y) / number of ties"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x, axes, keepdim):
-        ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        y = xp.amin(x, axis=axes, keepdims=True)
-        ctx.save_for_backward(_tie_share(x, y, axes))
-        return y if keepdim else y.reshape(_out_shape(x.shape, axes, False))
-
-    @staticmethod
-    def backward(ctx, grad):
-        share, = ctx.saved_tensors
-        return grad.reshape(_kept_shape(ctx.in_shape, ctx.axes)) * share, None, None
+    _reduce = staticmethod(xp.amin)
 
 
 class TakeAlongDim(Function):
