@@ -4,6 +4,9 @@
 
 PYTHON ?= python3
 VENV   := .venv
+# why: offline machines keep the data sets beside the checkout; elsewhere the loaders download them
+AUTOGRAD_DATA ?= $(if $(wildcard ../shared/data/mnist),$(abspath ../shared/data),)
+export AUTOGRAD_DATA
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 ARGS   ?=
@@ -11,13 +14,13 @@ ARGS   ?=
 .PHONY: demo test bench venv clean help
 
 help:
-	@echo "make demo    train examples/spirals.py (creates .venv on first use)"
+	@echo "make demo    train examples/mnist_mlp.py, the headline example (creates .venv on first use)"
 	@echo "make test    install .[dev] into .venv and run the whole test suite"
 	@echo "make bench   run the benchmarks (python -m benchmarks \$$ARGS)"
 	@echo "make clean   remove .venv and caches"
 
-demo: $(VENV)/.stamp-base
-	$(PY) examples/spirals.py $(ARGS)
+demo: $(VENV)/.stamp-examples
+	$(PY) examples/mnist_mlp.py $(ARGS)
 
 test: $(VENV)/.stamp-dev
 	$(PY) -m pytest $(ARGS)
@@ -37,6 +40,10 @@ $(PY):
 $(VENV)/.stamp-base: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e .
 	@touch $@
+
+$(VENV)/.stamp-examples: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[examples]'
+	@touch $@ $(VENV)/.stamp-base
 
 $(VENV)/.stamp-dev: pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[dev]'

@@ -1,1 +1,22 @@
-"""nn: Module system, layers, losses (issue 4)."""
+"""nn: the Module system, layers, activations, losses, initialisations and data loading (PyTorch's torch.nn)."""
+# Each section is owned by one part of the package; add import lines only inside your own section.
+
+# ---- module system, containers, linear/embedding/dropout layers (nn/module.py, containers.py, linear.py ...) ----
+from .module import Module, Parameter
+from .containers import Sequential, ModuleList, ModuleDict
+from .linear import Identity, Flatten, Unflatten, Linear, Bilinear
+from .sparse import Embedding
+from .dropout import Dropout, Dropout1d, Dropout2d
+from . import init, utils
+
+# ---- activations, losses, normalisation layers (nn/activation.py, loss.py, normalization.py) ----
+from . import functional
+from .activation import (ReLU, LeakyReLU, ELU, SELU, CELU, GELU, SiLU, Mish, Sigmoid, Tanh, Softplus, Softsign,
+                         Hardtanh, ReLU6, LogSigmoid, Softmax, Softmin, LogSoftmax, Step)
+from .loss import (MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
+                   KLDivLoss, CosineEmbeddingLoss)
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm
+
+# ---- subpackages ----
+from . import data
+from . import training

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autograd_core as ag
+from autograd_core.ops import nn_ops
 from op_table import (BINARY, MATRIX, TERNARY, UNARY, Row, all_cases, case_id, graph_functions,  # noqa: F401
                       library_functions, one)
 
@@ -241,6 +242,17 @@ ROWS = [
         distinct=True),
     Row("sort_desc", lambda a: ag.sort(a, dim=0, descending=True),
         lambda a: (np.flip(np.sort(a, 0), 0), np.flip(np.argsort(a, 0), 0)), MATRIX, distinct=True),
+    # ---- nn_ops rows ----
+    Row("log_softmax", lambda a: nn_ops.log_softmax(a, a.ndim - 1 if a.ndim else None),
+        lambda a: a - a.max(-1, keepdims=True) - np.log(np.exp(a - a.max(-1, keepdims=True)).sum(-1, keepdims=True))
+        if a.ndim else np.zeros_like(a), UNARY),
+    Row("log_softmax_dim0", lambda a: nn_ops.log_softmax(a, 0), lambda a: a - np.log(np.exp(a).sum(0, keepdims=True)),
+        MATRIX),
+    Row("softmax", lambda a: nn_ops.softmax(a, a.ndim - 1 if a.ndim else None),
+        lambda a: np.exp(a) / np.exp(a).sum(-1, keepdims=True) if a.ndim else np.ones_like(a), UNARY),
+    Row("softmax_dim1", lambda a: nn_ops.softmax(a, 1), lambda a: np.exp(a) / np.exp(a).sum(1, keepdims=True), MATRIX),
+    Row("binary_cross_entropy", nn_ops.binary_cross_entropy,
+        lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p)), BINARY, domain=[(0.05, 0.95), (0.0, 1.0)]),
 ]
 
 # Functions whose forward/backward are checked elsewhere (and why): none yet.
