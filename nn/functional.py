@@ -223,6 +223,8 @@ def linear(input, weight, bias=None):
     if input.ndim == 0 or input.shape[-1] != in_w:
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} features "
                          f"in its last dim, but weight of shape {weight.shape} expects {in_w}")
+    if weight.ndim == 2 and input.dtype == weight.dtype and (bias is None or bias.shape == weight.shape[:1]):
+        return _nn.Affine.apply(input, weight, bias)
     out = input.matmul(weight.t() if weight.ndim == 2 else weight)
     if bias is not None:
         out = out + bias

@@ -4,6 +4,7 @@ import math
 import autograd_core as ag
 from autograd_core.dtypes import check_device
 
+from . import functional as F
 from . import init
 from .module import Module, Parameter
 
@@ -90,10 +91,7 @@ class Linear(Module):
         if shape is None or len(shape) == 0 or shape[-1] != self.in_features:
             raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): expected "
                              f"input with last dimension {self.in_features}, got shape {tuple(shape or ())}")
-        out = input @ self.weight.T
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

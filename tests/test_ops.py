@@ -243,6 +243,10 @@ ROWS = [
     Row("sort_desc", lambda a: ag.sort(a, dim=0, descending=True),
         lambda a: (np.flip(np.sort(a, 0), 0), np.flip(np.argsort(a, 0), 0)), MATRIX, distinct=True),
     # ---- nn_ops rows ----
+    Row("affine", lambda x, w, b: nn_ops.Affine.apply(x, w, b), lambda x, w, b: x @ w.T + b,
+        [((3, 4), (2, 4), (2,)), ((4,), (2, 4), (2,)), ((2, 3, 4), (5, 4), (5,)), ((1, 4), (1, 4), (1,))]),
+    Row("affine_no_bias", lambda x, w: nn_ops.Affine.apply(x, w, None), lambda x, w: x @ w.T,
+        [((3, 4), (2, 4)), ((2, 1, 4), (3, 4))]),
     Row("log_softmax", lambda a: nn_ops.log_softmax(a, a.ndim - 1 if a.ndim else None),
         lambda a: a - a.max(-1, keepdims=True) - np.log(np.exp(a - a.max(-1, keepdims=True)).sum(-1, keepdims=True))
         if a.ndim else np.zeros_like(a), UNARY),
