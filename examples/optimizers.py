@@ -40,19 +40,23 @@ OPTIMIZERS = {
     "Adam": (optim.Adam, {}),
 }
 
-# Learning rates for the paths, per surface and optimizer, and why:
-# - Rosenbrock: the valley floor is ~1000x flatter than its walls (Hessian eigenvalues ~0.4 and
-#   ~1000 at the minimum, ~1900 across the valley at the start). Plain SGD is stable only below
-#   2/λ_max ≈ 1e-3 and then crawls along the floor; momentum and Nesterov take the same lr and
-#   accelerate along the valley (lr·1/(1 − μ) = 10x as far). The adaptive methods step ~lr per
-#   coordinate whatever the gradient's scale, so they take lr ≈ 0.05-0.5 (AdaGrad's larger, as its
-#   steps shrink with the accumulated squares).
-# - Beale: a flat plateau with steep walls near x·y = 1, the minimum at (3, 0.5); gradients range
-#   over 1e-2..1e2, so SGD needs a small lr (larger ones are thrown off the walls) and the adaptive
-#   methods gain most.
-# - saddle x² − y² from just beside the saddle point (y = 1e-3): the gradient along y is tiny, so
-#   SGD (and to a lesser degree momentum) lingers near the saddle before escaping exponentially,
-#   while the adaptive methods normalise the tiny y-gradient and leave at once.
+# Learning rates for the paths, per surface and optimizer (--steps 200), and why:
+# - Rosenbrock: the valley floor is far flatter than its walls (Hessian eigenvalues 0.4 and 1002 at
+#   the minimum, ~2100 at the start). Plain SGD is stable only below 2/λ_max ≈ 1e-3 and then crawls
+#   along the floor. Momentum and Nesterov take the same lr and accelerate along the valley (up to
+#   1/(1 − μ) = 10x as far per step); at that lr Nesterov first zigzags (its stability limit,
+#   lr·λ < 2(1 + μ)/(1 + 2μ), is lower than momentum's 2(1 + μ)), then leads. The adaptive methods
+#   step ~lr per coordinate whatever the gradient's scale: RMSProp (0.01) zigzags across the floor
+#   and creeps, Adam's momentum smooths that zigzag so it can take 0.2 (0.5 and more zigzag at the
+#   start), AdaGrad starts with big steps (0.5) that fade as its sum of squares grows, and stalls.
+# - Beale (minimum at (3, 0.5)): gradients near 100 at the start, near 1 along the curved valley
+#   to the minimum. SGD takes 1e-2 (0.05 is thrown off the walls); momentum and Nesterov 1e-3
+#   (5e-3 leaves the box) overshoot far past the valley before turning; the adaptive methods take
+#   0.02-0.5, and RMSProp and Adam end closest.
+# - saddle x² − y², from just beside the saddle point (y = 1e-3), the same lr for the SGD family:
+#   the y-gradient −2y is tiny, so SGD slides into the saddle and stays (y grows 2% a step: ~370
+#   steps to leave); momentum and Nesterov overshoot x = 0 and escape once their velocity builds
+#   up; the adaptive methods rescale the tiny y-gradient and move ~lr along y from the first step.
 PATH_LR = {
     "rosenbrock": {"SGD": 1e-3, "momentum": 1e-3, "Nesterov": 1e-3, "AdaGrad": 0.5, "RMSProp": 0.01,
                    "Adam": 0.2},
@@ -136,11 +140,10 @@ def make_optimizer(name, params, lr):
 def run_path(f, start, opt_name, lr, steps, box):
     """Optimise the point p = (x, y), a plain tensor, on f; the (k + 1, 2) array of visited points.
 
-    Stops early when the point leaves box (or its value stops being finite).
+    Stops early when the point leaves box.
     """
     p = ag.tensor(start, dtype=ag.float64, requires_grad=True)
     opt = make_optimizer(opt_name, [p], lr)
-    xmin, xmax, ymin, ymax = box
     path = [p.detach().numpy().copy()]
     for _ in range(steps):
         opt.zero_grad()
@@ -148,12 +151,15 @@ def run_path(f, start, opt_name, lr, steps, box):
         loss.backward()
         opt.step()
         x, y = p.detach().numpy()
-        if not (np.isfinite(x) and np.isfinite(y)):
-            break
         path.append(np.array([x, y]))
-        if not (xmin <= x <= xmax and ymin <= y <= ymax):
+        if not _inside((x, y), box):  # also stops at a NaN, which is kept for the caller to see
             break
     return np.array(path)
+
+
+def _inside(point, box):
+    """Whether point (x, y) lies in box (xmin, xmax, ymin, ymax)."""
+    return box[0] <= point[0] <= box[1] and box[2] <= point[1] <= box[3]
 
 
 def compare_paths(steps, quiet=False):
@@ -203,9 +209,7 @@ def plot_paths(paths, path):
             ax.plot(0, 0, "rx", ms=10, mew=2, zorder=21, label="saddle point")
         ax.set(xlim=(xmin, xmax), ylim=(ymin, ymax), xlabel="x", ylabel="y", title=f.__doc__.split(":")[0])
         ax.legend(fontsize=7, loc="lower right" if surface != "saddle" else "lower left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    _save(fig, path)
     return path
 
 
@@ -265,9 +269,10 @@ def train_mnist(opt_name, data, epochs, batch_size, seed, quiet=False):
             opt.zero_grad()
             loss.backward()
             opt.step()
+            value = loss.item()
             seen += len(yb)
-            loss_sum += loss.item() * len(yb)
-            chunk_losses.append(loss.item())
+            loss_sum += value * len(yb)
+            chunk_losses.append(value)
             if len(chunk_losses) == chunk or i == len(loader) - 1:
                 history["curve_epoch"].append(epoch - 1 + (i + 1) / len(loader))
                 history["curve_loss"].append(sum(chunk_losses) / len(chunk_losses))
@@ -296,10 +301,21 @@ def plot_mnist(histories, path):
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    _save(fig, path)
+    return path
+
+
+def _save(fig, path):
+    """Write fig as a PNG with a 256-colour palette (a third of the RGBA size: small enough for the docs)."""
+    import matplotlib.pyplot as plt
+    from PIL import Image  # a dependency of matplotlib
+
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
-    return path
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(256)
+    small.save(path, optimize=True)
 
 
 def _pyplot():
@@ -327,21 +343,22 @@ def print_table(result):
     for name in OPTIMIZERS:
         row = f"{name:<10}"
         for s in surfaces:
-            steps = len(result["paths"][s][name]) - 1
-            note = f" [{steps}]" if s == "saddle" else ""
-            row += f"{result['final_values'][s][name]:.4g}{note}".rjust(18)
+            left = result["left_box_at"][s][name]
+            row += (f"{result['final_values'][s][name]:.4g}" + (f" [{left}]" if left else "")).rjust(18)
         if result["test_acc"]:
             row += f"{result['test_acc'][name]:>16.4f}"
         print(row)
-    print("[k]: the step at which the path left the plotted box around the saddle")
+    if any(k for ks in result["left_box_at"].values() for k in ks.values()):
+        print("[k]: the path left the plotted box at step k (and stopped there)")
 
 
 def main(argv=None):
     """Run both comparisons, save the figures, print the table; return the numbers as a dict.
 
     Keys: 'start_values' {surface: f(start)}, 'final_values' {surface: {optimizer: f(end)}},
-    'paths' {surface: {optimizer: (k + 1, 2) array}}, 'mnist' {optimizer: per-epoch history} and
-    'test_acc' {optimizer: final test accuracy} (empty with --skip-mnist), 'figures' [paths written].
+    'left_box_at' {surface: {optimizer: step or None}}, 'paths' {surface: {optimizer: (k + 1, 2)
+    array}}, 'mnist' {optimizer: history (train_mnist)} and 'test_acc' {optimizer: final test
+    accuracy} (both empty with --skip-mnist), 'figures' [the files written].
     """
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
@@ -349,6 +366,8 @@ def main(argv=None):
     result = {
         "start_values": {s: value_at(s, SURFACES[s][1]) for s in SURFACES},
         "final_values": {s: {o: value_at(s, p[-1]) for o, p in ps.items()} for s, ps in paths.items()},
+        "left_box_at": {s: {o: len(p) - 1 if not _inside(p[-1], SURFACES[s][3]) else None for o, p in ps.items()}
+                        for s, ps in paths.items()},
         "paths": paths, "mnist": {}, "test_acc": {}, "figures": [],
     }
     fig = plot_paths(paths, os.path.join(args.out, "paths.png"))
