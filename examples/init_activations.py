@@ -109,9 +109,9 @@ def run(activation, init, depth, width, batch, seed):
 def print_table(title, rows, depth, fmt):
     """rows: {(activation, init): values per layer}."""
     print(title)
-    print(f"{'':15s}" + "".join(f"{'layer ' + str(i):>9s}" for i in range(1, depth + 1)))
+    print(f"{'':17s}" + "".join(f"{'layer ' + str(i):>9s}" for i in range(1, depth + 1)))
     for (a, i), values in rows.items():
-        print(f"{a + ' + ' + i:15s}" + "".join(f"{v:9{fmt}}" for v in values))
+        print(f"{a + ' + ' + i:17s}" + "".join(f"{v:9{fmt}}" for v in values))
 
 
 def plot(results, acts, inits, depth, out):
@@ -156,17 +156,18 @@ def plot(results, acts, inits, depth, out):
             samples = results[(a, i)][2]
             ax = axes[r, c]
             lim = max(1e-12, max(np.abs(s).max() for s in samples.values()))
-            lo = 0.0 if a != "tanh" and a != "relu" else -lim
             lo = 0.0 if a in ("sigmoid", "relu") else -lim
             hi = 1.0 if a == "sigmoid" else lim
             bins = np.linspace(lo, hi, 41)
             for k, s in samples.items():
+                if a == "relu":
+                    s = s[s > 0]                             # the half at exactly 0 would dwarf the rest
                 ax.hist(s, bins=bins, histtype="step", density=True, label=f"layer {k}")
             ax.set_yticks([])
             ax.set_title(f"{a} + {i}", fontsize=9)
             ax.tick_params(labelsize=7)
     axes[0, -1].legend(fontsize=7)
-    fig.suptitle("activation histograms (x range adapts to each panel)", fontsize=10)
+    fig.suptitle("activation histograms (x range adapts to each panel; ReLU: the zeros left out)", fontsize=10)
     fig.tight_layout()
     paths.append(os.path.join(out, "init_hist.png"))
     fig.savefig(paths[-1], dpi=70)

@@ -42,7 +42,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=20, help="passes over the data (XOR always uses them all)")
     p.add_argument("--points", type=int, default=100, help="number of separable points")
-    p.add_argument("--margin", type=float, default=0.05, help="no separable point lies closer than this to the true line")
+    p.add_argument("--margin", type=float, default=0.05,
+                   help="no separable point lies closer than this to the true line")
     p.add_argument("--lr", type=float, default=1.0, help="learning rate of the perceptron rule")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None, help="unused: the data are generated (accepted for uniformity)")

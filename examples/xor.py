@@ -122,7 +122,8 @@ def main(argv=None):
 
     with ag.no_grad():
         step_out = step_network()(ag.tensor(X)).numpy()[:, 0]
-    print("the course's step network (OR, NAND -> AND):", " ".join(f"{a:g}{b:g}->{y:g}" for (a, b), y in zip(X, step_out)))
+    table = " ".join(f"{a:g}{b:g}->{y:g}" for (a, b), y in zip(X, step_out))
+    print(f"the course's step network (OR, NAND -> AND): {table}")
 
     model = make_model(args.hidden, args.activation)
     print(model)
