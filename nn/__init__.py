@@ -20,3 +20,10 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm
 # ---- subpackages ----
 from . import data
 from . import training
+
+# ---- models and explainability (nn/models.py, nn/explain.py) ----
+from . import models
+from . import explain
+from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, LPPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
+                      Upsample)
+from .conv import Conv1d, Conv2d, ConvTranspose2d

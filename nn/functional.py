@@ -311,14 +311,34 @@ def pad(input, pad, mode="constant", value=None):
     """Pad (or, with negative sizes, crop) the last dims: pad = (left, right, top, bottom, ...), last dim first.
 
     mode='constant' fills with value (0 by default); the gradient flows to the kept input elements.
+    mode='reflect' mirrors about the edge element (not repeating it), 'replicate' repeats the edge
+    element; both pad the last 1 to 3 dims of an input with one or two more dims (PyTorch's rule),
+    and the gradient of each copied element adds up at its source.
     """
     input = _t(input)
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not implemented yet (only 'constant')")
+    if mode not in ("constant", "reflect", "replicate"):
+        raise NotImplementedError(f"pad: mode {mode!r} is not implemented (only 'constant', 'reflect', 'replicate')")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: padding length must be even and at most 2 * ndim = {2 * input.ndim}, "
                          f"got {len(pad)} for an input of shape {input.shape}")
+    if mode != "constant":
+        k = len(pad) // 2
+        if k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
+            raise ValueError(f"pad: {mode} padding of the last {k} dims needs a {k + 1}-D or {k + 2}-D input, "
+                             f"got shape {tuple(input.shape)} with pad {pad}")
+        if value not in (None, 0):
+            raise ValueError(f"pad: value is only used with mode='constant', got value={value} for mode {mode!r}")
+        for i in range(k):
+            n = input.shape[input.ndim - 1 - i]
+            before, after = pad[2 * i], pad[2 * i + 1]
+            if mode == "reflect" and (before >= n or after >= n):
+                raise ValueError(f"pad: reflect padding size should be less than the corresponding input dimension, "
+                                 f"but got padding ({before}, {after}) at dim {input.ndim - 1 - i} of input shape "
+                                 f"{tuple(input.shape)}")
+            if n + min(before, 0) + min(after, 0) <= 0 or (mode == "replicate" and n == 0):
+                raise ValueError(f"pad: {mode} padding {pad} leaves no elements of input shape {tuple(input.shape)}")
+        return _pool.pad_index(input, pad, mode)
     fill = 0 if value is None else value
     out = input
     for i in range(len(pad) // 2):
@@ -739,3 +759,300 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     pos = ag.from_numpy(t == 1)
     loss = ag.where(pos, 1 - cos, (cos - margin).clamp(min=0))
     return _reduce(loss, reduction)
+
+
+# ---- pooling and resampling (issue 6) ---------------------------------------------------------
+
+from autograd_core.ops import pool as _pool  # noqa: E402
+
+
+def _spatial_input(input, what, ranks):
+    """input as a float Tensor whose rank is one of ranks (batched or not), else a ValueError naming the op."""
+    input = _t(input)
+    if input.ndim not in ranks:
+        want = " or ".join(f"{r}-D" for r in ranks)
+        raise ValueError(f"{what}: expected {want} input, got {input.ndim}-D input of shape {tuple(input.shape)}")
+    return input
+
+
+def _one(v, what, name):
+    if isinstance(v, (list, tuple)):
+        if len(v) != 1:
+            raise ValueError(f"{what}: {name} must be an int or a tuple of 1 int, got {v!r}")
+        return int(v[0])
+    return int(v)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over kernel_size windows of (N, C, H, W) or (C, H, W), padded with -inf.
+
+    return_indices also gives the argmax of each window as a flat index into its (H, W) plane (int64,
+    PyTorch's convention); ties pick the first maximum in the window. The gradient goes to the argmax.
+    """
+    input = _spatial_input(input, "max_pool2d", (3, 4))
+    return _pool.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over windows of (N, C, L) or (C, L); indices are positions along L."""
+    input = _spatial_input(input, "max_pool1d", (2, 3))
+    k = _one(kernel_size, "max_pool1d", "kernel_size")
+    s = k if stride is None or stride == [] or stride == () else _one(stride, "max_pool1d", "stride")
+    res = _pool.max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _one(padding, "max_pool1d", "padding")),
+                           (1, _one(dilation, "max_pool1d", "dilation")), ceil_mode, return_indices, what="max_pool1d")
+    if return_indices:
+        return res[0].squeeze(-2), res[1].squeeze(-2)
+    return res.squeeze(-2)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over kernel_size windows of (N, C, H, W) or (C, H, W), zero-padded.
+
+    count_include_pad counts the padding in the divisor (PyTorch's default); divisor_override divides
+    every window by that number instead.
+    """
+    input = _spatial_input(input, "avg_pool2d", (3, 4))
+    return _pool.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over windows of (N, C, L) or (C, L)."""
+    input = _spatial_input(input, "avg_pool1d", (2, 3))
+    k = _one(kernel_size, "avg_pool1d", "kernel_size")
+    s = k if stride is None or stride == [] or stride == () else _one(stride, "avg_pool1d", "stride")
+    return _pool.avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _one(padding, "avg_pool1d", "padding")),
+                            ceil_mode, count_include_pad, None, what="avg_pool1d").squeeze(-2)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum of x^p over each window)^(1/p) of (N, C, H, W) or (C, H, W), as PyTorch (via avg_pool2d, no padding)."""
+    input = _spatial_input(input, "lp_pool2d", (3, 4))
+    kh, kw = _pool._pair(kernel_size, 2, "lp_pool2d", "kernel_size")
+    out = _pool.avg_pool2d(input ** norm_type, (kh, kw), stride, 0, ceil_mode, what="lp_pool2d")
+    return (ag.sign(out) * relu(ag.abs(out))).mul(kw * kh) ** (1.0 / norm_type)
+
+
+def _adaptive_size(input, output_size, what):
+    """(oh, ow) from an int or a pair whose None entries keep the input's size; each must be >= 1."""
+    h, w = input.shape[-2:]
+    size = _pool._pair(output_size, 2, what, "output_size") if not (
+        isinstance(output_size, (list, tuple)) and None in output_size) else tuple(
+        n if o is None else int(o) for n, o in zip((h, w), output_size))
+    if any(o <= 0 for o in size):
+        raise ValueError(f"{what}: output_size must be positive, got {size} for input of shape {tuple(input.shape)}")
+    return size
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over output_size windows of (N, C, H, W) or (C, H, W), with PyTorch's window bounds.
+
+    Output (i, j) averages rows floor(i H / oh) to ceil((i + 1) H / oh) - 1 (likewise columns).
+    """
+    input = _spatial_input(input, "adaptive_avg_pool2d", (3, 4))
+    return _pool.adaptive_avg_pool2d(input, _adaptive_size(input, output_size, "adaptive_avg_pool2d"))
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over output_size windows of (N, C, H, W) or (C, H, W) (PyTorch's window bounds, as adaptive_avg_pool2d)."""
+    input = _spatial_input(input, "adaptive_max_pool2d", (3, 4))
+    return _pool.adaptive_max_pool2d(input, _adaptive_size(input, output_size, "adaptive_max_pool2d"),
+                                     return_indices)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize (N, C, L) / (N, C, H, W) with mode 'nearest' (or 'nearest' on 3-D) or 'bilinear' (4-D).
+
+    Output size is size, or floor(input size * scale_factor). 'nearest' reads source pixel
+    floor(dst * in / out) (1 / scale_factor when given, as PyTorch); 'bilinear' maps dst to
+    (dst + 0.5) * in / out - 0.5 (align_corners=False, the default) or dst * (in - 1) / (out - 1)
+    (align_corners=True).
+    """
+    what = "interpolate"
+    if mode not in ("nearest", "bilinear"):
+        raise NotImplementedError(f"{what}: mode {mode!r} is not implemented (only 'nearest' and 'bilinear')")
+    if antialias:
+        raise NotImplementedError(f"{what}: antialias=True is not implemented")
+    input = _spatial_input(input, what, (3, 4) if mode == "nearest" else (4,))
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError(f"{what}: align_corners option can only be set with the interpolating modes: "
+                         f"linear | bilinear | bicubic | trilinear (got mode {mode!r})")
+    n = input.ndim - 2
+    spatial = tuple(input.shape[-n:])
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{what}: exactly one of size or scale_factor must be given (got size={size!r}, "
+                         f"scale_factor={scale_factor!r})")
+    if size is not None:
+        out = (int(size),) * n if not isinstance(size, (list, tuple)) else tuple(int(v) for v in size)
+        if len(out) != n:
+            raise ValueError(f"{what}: size {size!r} must have {n} entries for a {input.ndim}-D input")
+        factors = (None,) * n
+    else:
+        factors = ((float(scale_factor),) * n if not isinstance(scale_factor, (list, tuple))
+                   else tuple(float(v) for v in scale_factor))
+        if len(factors) != n:
+            raise ValueError(f"{what}: scale_factor {scale_factor!r} must have {n} entries for a {input.ndim}-D input")
+        out = tuple(int(math.floor(a * f)) for a, f in zip(spatial, factors))
+        if recompute_scale_factor:
+            factors = (None,) * n
+    if any(o <= 0 for o in out):
+        raise ValueError(f"{what}: output size {out} must be positive (input spatial size {spatial})")
+    if mode == "nearest":
+        return _pool.resize_nearest(input, out, factors)
+    return _pool.resize_bilinear(input, out, bool(align_corners), factors)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Alias of interpolate (deprecated in PyTorch, kept for old scripts)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+# ==== convolutions: conv1d, conv2d, conv_transpose2d (primitives in autograd_core/ops/conv.py) ====
+from autograd_core.ops import conv as _conv_ops  # noqa: E402  (this section was appended to the file)
+
+
+def _conv_tuple(value, n, name, what, minimum):
+    """An int or a tuple of n ints (each >= minimum) as a tuple of n ints."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        out = (int(value),) * n
+    elif (isinstance(value, (tuple, list)) and len(value) in (1, n)
+          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
+        out = tuple(int(v) for v in value) * (n if len(value) == 1 else 1)
+    else:
+        raise TypeError(f"{name}: {what} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in out):
+        raise ValueError(f"{name}: {what} must be >= {minimum}, got {value!r}")
+    return out
+
+
+def _conv_inputs(name, input, weight, bias, nd):
+    """Check ranks and dtypes; returns (batched input, weight, bias, unbatched?)."""
+    input, weight = _float_input(input, name), _t(weight)
+    kdims = "kW" if nd == 1 else "kH, kW"
+    if weight.ndim != nd + 2:
+        raise ValueError(f"{name}: weight must be {nd + 2}-D (out_channels, in_channels/groups, {kdims}), got shape "
+                         f"{tuple(weight.shape)}")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{name}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got shape "
+                         f"{tuple(input.shape)}")
+    if input.dtype != weight.dtype or (bias is not None and _t(bias).dtype != input.dtype):
+        raise TypeError(f"{name}: input ({input.dtype}), weight ({weight.dtype})"
+                        f"{'' if bias is None else f' and bias ({_t(bias).dtype})'} must have the same dtype")
+    unbatched = input.ndim == nd + 1
+    if unbatched:
+        input = input.reshape((1,) + tuple(input.shape))
+    return input, weight, (None if bias is None else _t(bias)), unbatched
+
+
+def _check_groups(name, groups):
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+    return int(groups)
+
+
+def _check_bias(name, bias, channels):
+    if bias is not None and tuple(bias.shape) != (channels,):
+        raise ValueError(f"{name}: bias must have shape ({channels},), got {tuple(bias.shape)}")
+
+
+def _convnd(name, nd, input, weight, bias, stride, padding, dilation, groups):
+    """conv1d/conv2d: validate, work out the geometry, run the Conv2d primitive (1-D as height 1)."""
+    x, w, bias, unbatched = _conv_inputs(name, input, weight, bias, nd)
+    groups = _check_groups(name, groups)
+    stride = _conv_tuple(stride, nd, name, "stride", 1)
+    dilation = _conv_tuple(dilation, nd, name, "dilation", 1)
+    N, C = x.shape[:2]
+    O, Cg = w.shape[:2]
+    kernel = tuple(w.shape[2:])
+    if O % groups:
+        raise ValueError(f"{name}: groups={groups} does not divide out_channels {O} (weight shape {tuple(w.shape)})")
+    if C != Cg * groups:
+        raise ValueError(f"{name}: weight of shape {tuple(w.shape)} with groups={groups} expects input with "
+                         f"{Cg * groups} channels, got {C} (input shape {tuple(x.shape)})")
+    _check_bias(name, bias, O)
+    if isinstance(padding, str):
+        if padding == "valid":
+            lo = hi = (0,) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions "
+                                 f"(stride={stride})")
+            total = tuple(d * (k - 1) for d, k in zip(dilation, kernel))
+            lo = tuple(t // 2 for t in total)
+            hi = tuple(t - t // 2 for t in total)  # why: PyTorch puts the odd extra on the bottom/right
+        else:
+            raise ValueError(f"{name}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
+    else:
+        lo = hi = _conv_tuple(padding, nd, name, "padding", 0)
+    spatial = tuple(x.shape[2:])
+    padded = tuple(n + a + b for n, a, b in zip(spatial, lo, hi))
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
+    if any(k > p for k, p in zip(span, padded)):
+        raise ValueError(f"{name}: kernel size {kernel} (dilation {dilation}, spanning {span}) is larger than the "
+                         f"padded input {padded} (input shape {tuple(x.shape)}, padding {padding!r})")
+    out = tuple((p - k) // s + 1 for p, k, s in zip(padded, span, stride))
+    if nd == 1:
+        x = x.reshape((N, C, 1, spatial[0]))
+        w = w.reshape((O, Cg, 1, kernel[0]))
+        spatial, out, kernel = (1,) + spatial, (1,) + out, (1,) + kernel
+        stride, dilation, lo = (1,) + stride, (1,) + dilation, (0,) + lo
+    geom = _conv_ops._Geom(spatial, out, kernel, stride, dilation, lo, groups)
+    y = _conv_ops.Conv2d.apply(x, w, bias, geom)
+    if nd == 1:
+        y = y.reshape((N, O, out[1]))
+    return y.reshape(tuple(y.shape[1:])) if unbatched else y
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation, as PyTorch): input (N, C, L) or (C, L), weight (O, C/groups, k).
+
+    padding: an int, a 1-tuple, 'valid' (none) or 'same' (output length = input length; stride 1 only).
+    """
+    return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as PyTorch): input (N, C, H, W) or (C, H, W), weight (O, C/groups, kH, kW).
+
+    Output (N, O, Ho, Wo) with Ho = (H + 2 pad - dilation (kH - 1) - 1) // stride + 1. padding: an int, a pair,
+    'valid' (none) or 'same' (output size = input size; stride 1 only; an odd total goes to the bottom/right).
+    """
+    return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 2-D convolution (the gradient of conv2d w.r.t. its input): weight (C_in, C_out/groups, kH, kW).
+
+    Output size H_out = (H - 1) stride - 2 padding + dilation (kH - 1) + output_padding + 1; output_padding
+    (< stride or dilation) picks one of the input sizes a strided conv2d maps to H.
+    """
+    name = "conv_transpose2d"
+    x, w, bias, unbatched = _conv_inputs(name, input, weight, bias, 2)
+    groups = _check_groups(name, groups)
+    stride = _conv_tuple(stride, 2, name, "stride", 1)
+    dilation = _conv_tuple(dilation, 2, name, "dilation", 1)
+    padding = _conv_tuple(padding, 2, name, "padding", 0)
+    output_padding = _conv_tuple(output_padding, 2, name, "output_padding", 0)
+    N, C = x.shape[:2]
+    if C != w.shape[0]:
+        raise ValueError(f"{name}: weight of shape {tuple(w.shape)} expects input with {w.shape[0]} channels, got "
+                         f"{C} (input shape {tuple(x.shape)})")
+    if C % groups:
+        raise ValueError(f"{name}: groups={groups} does not divide the input's {C} channels")
+    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"{name}: output_padding {output_padding} must be smaller than either stride {stride} or "
+                         f"dilation {dilation}")
+    kernel = tuple(w.shape[2:])
+    C_out = w.shape[1] * groups
+    _check_bias(name, bias, C_out)
+    spatial = tuple(x.shape[2:])
+    out = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
+                for n, s, p, d, k, op in zip(spatial, stride, padding, dilation, kernel, output_padding))
+    if any(o <= 0 for o in out):
+        raise ValueError(f"{name}: the output size {out} would not be positive (input shape {tuple(x.shape)}, kernel "
+                         f"{kernel}, stride {stride}, padding {padding}, dilation {dilation}, output_padding "
+                         f"{output_padding})")
+    geom = _conv_ops._Geom(out, spatial, kernel, stride, dilation, padding, groups)
+    y = _conv_ops.ConvTranspose2d.apply(x, w, bias, geom)
+    return y.reshape(tuple(y.shape[1:])) if unbatched else y

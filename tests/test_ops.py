@@ -6,6 +6,10 @@ import pytest
 
 import autograd_core as ag
 from autograd_core.ops import nn_ops
+from autograd_core.ops import pool  # the pooling rows
+from autograd_core.ops import conv as _conv  # the conv rows
+import nn.functional as _F
+from test_conv import ref_conv2d as _ref_conv2d, ref_conv_transpose2d as _ref_conv_transpose2d
 from op_table import (BINARY, MATRIX, TERNARY, UNARY, Row, all_cases, case_id, graph_functions,  # noqa: F401
                       library_functions, one)
 
@@ -257,7 +261,41 @@ ROWS = [
     Row("softmax_dim1", lambda a: nn_ops.softmax(a, 1), lambda a: np.exp(a) / np.exp(a).sum(1, keepdims=True), MATRIX),
     Row("binary_cross_entropy", nn_ops.binary_cross_entropy,
         lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p)), BINARY, domain=[(0.05, 0.95), (0.0, 1.0)]),
+    # ---- pooling rows ----
+    Row("max_pool2d", lambda a: pool.max_pool2d(a, 2),
+        lambda a: np.lib.stride_tricks.sliding_window_view(a, (2, 2), (-2, -1))[..., ::2, ::2, :, :].max((-2, -1)),
+        one((1, 2, 4, 6), (2, 1, 5, 5), (3, 5, 5)), distinct=True),
+    Row("max_pool2d_overlap", lambda a: pool.max_pool2d(a, 3, 1),
+        lambda a: np.lib.stride_tricks.sliding_window_view(a, (3, 3), (-2, -1)).max((-2, -1)), one((1, 2, 5, 5)),
+        distinct=True),
+    Row("adaptive_max_pool2d", lambda a: pool.adaptive_max_pool2d(a, (2, 2)),
+        lambda a: np.stack([np.stack([a[..., r, c].max((-2, -1)) for c in (slice(0, 3), slice(2, 5))], -1)
+                            for r in (slice(0, 3), slice(2, 5))], -2), one((1, 2, 5, 5)), distinct=True),
+    Row("pool_scatter", lambda g: pool.PoolScatter.apply(g, np.array([[[[0, 4], [4, 8]]]]), (3, 3)),
+        lambda g: np.array([g[0, 0, 0, 0], 0, 0, 0, g[0, 0, 0, 1] + g[0, 0, 1, 0], 0, 0, 0, g[0, 0, 1, 1]]
+                           ).reshape(1, 1, 3, 3), one((1, 1, 2, 2))),
+    Row("avg_pool2d", lambda a: pool.avg_pool2d(a, 2),
+        lambda a: np.lib.stride_tricks.sliding_window_view(a, (2, 2), (-2, -1))[..., ::2, ::2, :, :].mean((-2, -1)),
+        one((1, 2, 4, 6), (2, 1, 5, 5))),
+    Row("avg_pool_transpose", lambda g: pool.AvgPoolTranspose.apply(
+        g, pool._Geometry("avg_pool2d", (4, 4), (2, 2), (2, 2), (0, 0), (1, 1), False), np.full((2, 2), 4, np.float32)),
+        lambda g: np.repeat(np.repeat(g, 2, -2), 2, -1) / 4, one((1, 2, 2, 2), (2, 2, 2))),
+    Row("adaptive_avg_pool2d", lambda a: pool.adaptive_avg_pool2d(a, (2, 3)),
+        lambda a: np.stack([np.stack([a[..., r, c].mean((-2, -1)) for c in (slice(0, 2), slice(1, 4), slice(3, 5))],
+                                     -1) for r in (slice(0, 3), slice(2, 5))], -2), one((1, 2, 5, 5))),
+    # ---- conv rows ----
+    Row("conv2d", lambda x, w, b: _F.conv2d(x, w, b, padding=1), lambda x, w, b: _ref_conv2d(x, w, b, pad=(1,) * 4),
+        [((2, 2, 5, 5), (3, 2, 3, 3), (3,))]),
+    Row("conv2d_strided_groups", lambda x, w: _F.conv2d(x, w, stride=2, dilation=(1, 2), groups=2),
+        lambda x, w: _ref_conv2d(x, w, stride=(2, 2), dilation=(1, 2), groups=2), [((1, 4, 5, 6), (4, 2, 2, 2))]),
+    Row("conv_transpose2d", lambda x, w, b: _F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+        lambda x, w, b: _ref_conv_transpose2d(x, w, b, (2, 2), (1, 1), (1, 1)), [((2, 3, 3, 3), (3, 2, 3, 3), (2,))]),
+    Row("conv2d_weight_grad", lambda x, gy: _conv.Conv2dWeightGrad.apply(x, gy, _WGEOM),
+        lambda x, gy: np.einsum("nchwij,nohw->ocij", np.lib.stride_tricks.sliding_window_view(
+            np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3)), gy), [((2, 2, 5, 5), (2, 3, 5, 5))]),
 ]
+
+_WGEOM = _conv._Geom((5, 5), (5, 5), (3, 3), (1, 1), (1, 1), (1, 1), 1)  # 3x3 conv, padding 1, on 5x5
 
 # Functions whose forward/backward are checked elsewhere (and why): none yet.
 COVERED_ELSEWHERE = {}

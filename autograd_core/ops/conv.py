@@ -1,0 +1,230 @@
+"""2-D convolution primitives on BLAS: Conv2d, ConvTranspose2d and Conv2dWeightGrad (im2col + one matmul).
+
+The three are one bilinear map seen from its three sides. For y = conv(x, w):
+    <gy, conv(x, w)> = <x, conv_transpose(gy, w)> = <w, weight_grad(x, gy)>
+so each one's backward is made of the other two, and gradients of gradients (create_graph) come
+for free: on Tensors the backward calls the primitives themselves, on arrays it runs the array code.
+
+Geometry (`_Geom`) is the forward convolution's: input size (H, W), output size (Ho, Wo), kernel,
+stride, dilation, top/left padding and groups. Bottom/right padding is implied by the output size,
+so asymmetric 'same' padding and output_padding need no special case.
+
+Layouts: the padded canvas is (C, N, Hc, Wc) and the im2col buffer (G, Cg*kh*kw, N*Ho*Wo), so every
+product is one matmul per group with the batch folded into the long axis (no loop over N).
+"""
+from typing import NamedTuple
+
+from numpy.lib.stride_tricks import as_strided
+
+from ..backend import xp
+from ..function import Function
+from ..tensor import Tensor  # why: tensor.py does not import this module, so no import cycle
+
+
+class _Geom(NamedTuple):
+    """The forward convolution's geometry (all pairs are (height, width))."""
+    in_size: tuple
+    out_size: tuple
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    pad: tuple        # top, left (bottom/right follow from out_size)
+    groups: int
+
+
+def _canvas_size(g):
+    """Rows/cols of the padded canvas: enough for every window and for the input at its offset."""
+    (H, W), (Ho, Wo), (kh, kw) = g.in_size, g.out_size, g.kernel
+    (sh, sw), (dh, dw), (pt, pl) = g.stride, g.dilation, g.pad
+    return (max((Ho - 1) * sh + dh * (kh - 1) + 1, pt + H),
+            max((Wo - 1) * sw + dw * (kw - 1) + 1, pl + W))
+
+
+def _im2col(x, g):
+    """x (N, C, H, W) -> cols (G, Cg*kh*kw, N*Ho*Wo), contiguous: one strided copy, no Python loop."""
+    N, C, H, W = x.shape
+    Hc, Wc = _canvas_size(g)
+    (pt, pl), (kh, kw), (Ho, Wo) = g.pad, g.kernel, g.out_size
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    xt = x.transpose(1, 0, 2, 3)  # (C, N, H, W) view
+    if (pt, pl, Hc, Wc) == (0, 0, H, W):
+        canvas = xt  # why: no padding -- read the windows straight from the input
+    else:
+        canvas = xp.zeros((C, N, Hc, Wc), dtype=x.dtype)
+        canvas[:, :, pt:pt + H, pl:pl + W] = xt
+    s0, s1, s2, s3 = canvas.strides
+    win = as_strided(canvas, (C, kh, kw, N, Ho, Wo), (s0, s2 * dh, s3 * dw, s1, s2 * sh, s3 * sw), writeable=False)
+    cols = xp.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
+    xp.copyto(cols, win)
+    return cols.reshape(g.groups, (C // g.groups) * kh * kw, N * Ho * Wo)
+
+
+def _col2im(cols, g, N, C):
+    """The adjoint of _im2col: cols (G, Cg*kh*kw, N*Ho*Wo) summed back into (N, C, H, W).
+
+    One strided slice-add per kernel offset (kh*kw of them), never a loop over pixels or channels.
+    """
+    (H, W), (Ho, Wo), (kh, kw) = g.in_size, g.out_size, g.kernel
+    (sh, sw), (dh, dw), (pt, pl) = g.stride, g.dilation, g.pad
+    Hc, Wc = _canvas_size(g)
+    c6 = cols.reshape(C, kh, kw, N, Ho, Wo)
+    canvas = xp.zeros((C, N, Hc, Wc), dtype=cols.dtype)
+    for i in range(kh):
+        r = i * dh
+        for j in range(kw):
+            c = j * dw
+            canvas[:, :, r:r + (Ho - 1) * sh + 1:sh, c:c + (Wo - 1) * sw + 1:sw] += c6[:, i, j]
+    return xp.ascontiguousarray(canvas[:, :, pt:pt + H, pl:pl + W].transpose(1, 0, 2, 3))
+
+
+def _grad_cols(grad, G):
+    """grad (N, O, Ho, Wo) -> (G, Og, N*Ho*Wo), the layout the matmuls want."""
+    N, O, Ho, Wo = grad.shape
+    return xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(G, O // G, N * Ho * Wo)
+
+
+def _conv_arrays(x, w, g, cols=None):
+    """y (N, O, Ho, Wo) = conv(x, w) on arrays; cols: a ready im2col buffer of x."""
+    N = x.shape[0]
+    O, G = w.shape[0], g.groups
+    if cols is None:
+        cols = _im2col(x, g)
+    y = xp.matmul(w.reshape(G, O // G, -1), cols)  # (G, Og, N*Ho*Wo)
+    return y.reshape(O, N, *g.out_size).transpose(1, 0, 2, 3)
+
+
+def _conv_transpose_arrays(gy, w, g):
+    """x-shaped (N, C, H, W) = conv_transpose(gy, w) on arrays: gy (N, O, Ho, Wo), w (O, Cg, kh, kw)."""
+    N, O = gy.shape[:2]
+    G = g.groups
+    Cg = w.shape[1]
+    cols = xp.matmul(xp.swapaxes(w.reshape(G, O // G, -1), 1, 2), _grad_cols(gy, G))  # (G, Cg*kh*kw, N*Ho*Wo)
+    return _col2im(cols, g, N, Cg * G)
+
+
+def _weight_grad_arrays(x, gy, g, cols=None):
+    """w-shaped (O, Cg, kh, kw) = sum over batch and pixels of gy (x) windows of x, on arrays."""
+    O, G = gy.shape[1], g.groups
+    if cols is None:
+        cols = _im2col(x, g)
+    gw = xp.matmul(_grad_cols(gy, G), xp.swapaxes(cols, 1, 2))  # (G, Og, Cg*kh*kw)
+    return gw.reshape(O, x.shape[1] // G, *g.kernel)
+
+
+def _any_tensor(*args):
+    return any(isinstance(a, Tensor) for a in args)
+
+
+def _conv(x, w, g):
+    """conv(x, w) for the backward formulas: recorded (create_graph) when an input is a Tensor."""
+    if _any_tensor(x, w):
+        return Conv2d.apply(x, w, None, g)
+    return _conv_arrays(x, w, g)
+
+
+def _conv_transpose(gy, w, g):
+    if _any_tensor(gy, w):
+        return ConvTranspose2d.apply(gy, w, None, g)
+    return _conv_transpose_arrays(gy, w, g)
+
+
+def _weight_grad(x, gy, g):
+    if _any_tensor(x, gy):
+        return Conv2dWeightGrad.apply(x, gy, g)
+    return _weight_grad_arrays(x, gy, g)
+
+
+def _bias_grad(grad):
+    return xp.sum(grad, axis=(0, 2, 3))
+
+
+class Conv2d(Function):
+    """y = conv2d(x, w) + b: x (N, C, H, W), w (O, C/groups, kh, kw), b (O,) or None -> (N, O, Ho, Wo).
+
+    why: speed -- im2col through stride tricks and one matmul per group instead of a graph of
+    kh*kw slices, products and sums; the im2col buffer is kept for the weight gradient.
+    """
+    formula = "grad_x = conv_transpose2d(grad, w); grad_w = correlate(x, grad); grad_b = sum(grad, (0, 2, 3))"
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, w, b, geom):
+        need_x, need_w, _ = ctx.needs_input_grad[:3]
+        ctx.geom = geom
+        cols = _im2col(x, geom)
+        y = xp.ascontiguousarray(_conv_arrays(x, w, geom, cols))
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)  # y is a fresh copy: adding in place saves a temporary
+        ctx.save_for_backward(x if need_w else None, w if need_x else None, cols if need_w else None)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w, cols = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        g = ctx.geom
+        grad_x = _conv_transpose(grad, w, g) if need_x else None
+        grad_w = None
+        if need_w:
+            if _any_tensor(x, grad):
+                grad_w = Conv2dWeightGrad.apply(x, grad, g)
+            else:
+                grad_w = _weight_grad_arrays(x, grad, g, cols)
+        grad_b = _bias_grad(grad) if need_b else None
+        return grad_x, grad_w, grad_b, None
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, w) + b, the adjoint of Conv2d in its input.
+
+    x (N, O, Ho, Wo) lives where a convolution's output would, w (O, C/groups, kh, kw) as
+    F.conv_transpose2d stores it, and y (N, C, H, W) where the convolution's input would; geom is
+    that convolution's. why: speed (one matmul + kh*kw strided adds) and it is Conv2d's grad_input.
+    """
+    formula = "grad_x = conv2d(grad, w); grad_w = correlate(grad, x); grad_b = sum(grad, (0, 2, 3))"
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, w, b, geom):
+        need_x, need_w, _ = ctx.needs_input_grad[:3]
+        ctx.geom = geom
+        ctx.save_for_backward(x if need_w else None, w if need_x else None)
+        y = _conv_transpose_arrays(x, w, geom)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)  # y is fresh from col2im
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        g = ctx.geom
+        grad_x = _conv(grad, w, g) if need_x else None
+        grad_w = _weight_grad(grad, x, g) if need_w else None
+        grad_b = _bias_grad(grad) if need_b else None
+        return grad_x, grad_w, grad_b, None
+
+
+class Conv2dWeightGrad(Function):
+    """gw (O, C/groups, kh, kw) = the correlation of x (N, C, H, W) with gy (N, O, Ho, Wo): Conv2d's grad_weight.
+
+    why: a primitive of its own so that Conv2d's backward is differentiable (create_graph).
+    """
+    formula = "grad_x = conv_transpose2d(gy, grad); grad_gy = conv2d(x, grad)"
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, gy, geom):
+        need_x, need_gy = ctx.needs_input_grad[:2]
+        ctx.geom = geom
+        ctx.save_for_backward(x if need_gy else None, gy if need_x else None)
+        return xp.ascontiguousarray(_weight_grad_arrays(x, gy, geom))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, gy = ctx.saved_tensors
+        need_x, need_gy = ctx.needs_input_grad[:2]
+        g = ctx.geom
+        grad_x = _conv_transpose(gy, grad, g) if need_x else None
+        grad_gy = _conv(x, grad, g) if need_gy else None
+        return grad_x, grad_gy, None
