@@ -243,7 +243,10 @@ def maximize_input(model, target, shape, steps=200, lr=0.1, l2=1e-3, generator=N
     if len(shape) != 4:
         raise ValueError(f"maximize_input: shape must be (N, C, H, W) or (C, H, W), got {shape}")
     target = _targets(target, shape[0], "maximize_input")
-    start = (0.01 * ag.randn(*shape, generator=generator)) if init is None else ag.tensor(_batch(init, "maximize_input"))
+    if init is None:
+        start = 0.01 * ag.randn(*shape, generator=generator)
+    else:
+        start = ag.tensor(_batch(init, "maximize_input").reshape(shape))
     x = start.detach().clone().requires_grad_(True)
     if optimizer == "adam":
         opt = optim.Adam([x], lr=lr)
