@@ -271,7 +271,7 @@ ROWS = [
     Row("adaptive_max_pool2d", lambda a: pool.adaptive_max_pool2d(a, (2, 2)),
         lambda a: np.stack([np.stack([a[..., r, c].max((-2, -1)) for c in (slice(0, 3), slice(2, 5))], -1)
                             for r in (slice(0, 3), slice(2, 5))], -2), one((1, 2, 5, 5)), distinct=True),
-    Row("pool_scatter", lambda g: pool.PoolScatter.apply(g, np.array([[[[0, 4], [4, 8]]]]), (3, 3)),
+    Row("pool_scatter", lambda g: pool.PoolScatter.apply(g, np.array([[[[0, 4], [4, 8]]]]), (3, 3), False),
         lambda g: np.array([g[0, 0, 0, 0], 0, 0, 0, g[0, 0, 0, 1] + g[0, 0, 1, 0], 0, 0, 0, g[0, 0, 1, 1]]
                            ).reshape(1, 1, 3, 3), one((1, 1, 2, 2))),
     Row("avg_pool2d", lambda a: pool.avg_pool2d(a, 2),

@@ -69,6 +69,7 @@ class _Geometry:
         if any(o <= 0 for o in self.out_hw):
             raise ValueError(f"{what}: output size is too small: input spatial size {in_hw} with kernel_size {kernel}, "
                              f"stride {stride}, padding {padding}, dilation {dilation} gives output {self.out_hw}")
+        self.disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
         # the right/bottom padding that the last (ceil_mode) window needs, at least the symmetric padding
         self.pad_after = tuple(max(p, (o - 1) * s + d * (k - 1) + 1 - n - p)
                                for n, k, s, p, d, o in zip(in_hw, kernel, stride, padding, dilation, self.out_hw))
@@ -98,8 +99,9 @@ class PoolGather(Function):
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, x, idx, values=None):
-        ctx.idx, ctx.in_hw = idx, x.shape[-2:]
+    def forward(ctx, x, idx, values=None, disjoint=False):
+        # disjoint: the windows don't overlap, so every input position gets at most one gradient
+        ctx.idx, ctx.in_hw, ctx.disjoint = idx, x.shape[-2:], disjoint
         if values is not None:
             return values  # max pooling already has them: x gathered at idx
         flat = x.reshape(x.shape[:-2] + (-1,))
@@ -108,7 +110,7 @@ class PoolGather(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _run(PoolScatter, grad, ctx.idx, ctx.in_hw), None, None
+        return _run(PoolScatter, grad, ctx.idx, ctx.in_hw, ctx.disjoint), None, None, None
 
 
 class PoolScatter(Function):
@@ -117,12 +119,12 @@ class PoolScatter(Function):
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, g, idx, in_hw):
-        ctx.idx = idx
+    def forward(ctx, g, idx, in_hw, disjoint=False):
+        ctx.idx, ctx.disjoint = idx, disjoint
         lead = g.shape[:-2]
         planes, size = math.prod(lead), in_hw[0] * in_hw[1]
         flat_idx = idx.reshape(planes, -1)
-        if _unique_per_row(flat_idx):
+        if disjoint:
             # non-overlapping windows: each input receives at most one gradient, so a put suffices
             out = xp.zeros((planes, size), dtype=g.dtype)
             xp.put_along_axis(out, flat_idx, g.reshape(planes, -1), axis=-1)
@@ -134,15 +136,7 @@ class PoolScatter(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _run(PoolGather, grad, ctx.idx, None), None, None
-
-
-def _unique_per_row(flat_idx):
-    """True when no row of (planes, n) indices repeats a value (checked cheaply on sorted rows)."""
-    if flat_idx.shape[-1] < 2:
-        return True
-    srt = xp.sort(flat_idx, axis=-1)
-    return not (srt[:, 1:] == srt[:, :-1]).any()
+        return _run(PoolGather, grad, ctx.idx, None, ctx.disjoint), None, None, None
 
 
 def _max_pool_indices(a, geom):
@@ -161,19 +155,16 @@ def _max_pool_indices(a, geom):
     best = slices[0]
     for sl in slices[1:]:
         best = xp.maximum(best, sl)  # NaN propagates, as in PyTorch
-    which = xp.zeros(best.shape, dtype=xp.int16 if len(slices) < 32768 else xp.int64)
+    kind = xp.dtype(xp.int16 if len(slices) < 32768 else xp.int64)
     has_nan = a.dtype.kind == "f" and bool(xp.isnan(best).any())
-    for k in range(len(slices) - 1, 0, -1):  # backwards, so the first hit wins; offset 0 is the default
+    # the last offset is the default; walking backwards, each earlier hit overrides (the first hit wins)
+    which = xp.full(best.shape, len(slices) - 1, dtype=kind)
+    for k in range(len(slices) - 2, -1, -1):
         sl = slices[k]
         hit = sl == best
         if has_nan:
             hit |= sl != sl
-        xp.copyto(which, k, where=hit)
-    if has_nan:  # offset 0 wins ties with the later offsets already assigned
-        sl = slices[0]
-        xp.copyto(which, 0, where=(sl == best) | (sl != sl))
-    else:
-        xp.copyto(which, 0, where=slices[0] == best)
+        which = xp.where(hit, kind.type(k), which)  # why: faster than a masked copyto on strided slices
     # flat index = window origin + the chosen offset, both as small tables
     origin = (xp.arange(oh)[:, None] * sh - ph) * width + (xp.arange(ow)[None, :] * sw - pw)
     offset = xp.array([i * dh * width + j * dw for i in range(kh) for j in range(kw)], dtype=xp.int64)
@@ -192,7 +183,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     geom = _Geometry(what, tuple(input.shape[-2:]), k, s, _pair(padding, 2, what, "padding"),
                      _pair(dilation, 2, what, "dilation"), ceil_mode)
     idx, values = _max_pool_indices(_data(input), geom)
-    out = PoolGather.apply(input, idx, values)
+    out = PoolGather.apply(input, idx, values, geom.disjoint)
     return (out, Tensor._make(idx)) if return_indices else out
 
 
@@ -220,7 +211,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
                 bw = we[j] - ws[j]
                 arg = xp.argmax(block.reshape(block.shape[:-2] + (-1,)), axis=-1)
                 idx[..., i, j] = (hs[i] + arg // bw) * w + ws[j] + arg % bw
-    out = PoolGather.apply(input, idx, None)
+    out = PoolGather.apply(input, idx, None, (h % oh == 0) and (w % ow == 0))
     return (out, Tensor._make(idx)) if return_indices else out
 
 
