@@ -85,11 +85,12 @@ class Adam(Optimizer):
                 vmax = state["max_exp_avg_sq"]._data
                 np.maximum(vmax, v, out=vmax)
                 v = vmax
-            np.sqrt(v, out=t)                     # denominator √v / √(1 − β2ᵗ) + ε
-            t /= bias_correction2_sqrt
-            t += eps
+            # w ← w − step_size · m / (√v / √(1 − β2ᵗ) + ε), computed as
+            # w − (step_size · √(1 − β2ᵗ)) · m / (√v + ε · √(1 − β2ᵗ)): the same value, one pass fewer
+            np.sqrt(v, out=t)
+            t += eps * bias_correction2_sqrt
             np.divide(m, t, out=t)
-            t *= -step_size
+            t *= -step_size * bias_correction2_sqrt
             w += t
 
         _foreach(update, list(zip(items, steps)), group["foreach"], _numel(items))
