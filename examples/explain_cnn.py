@@ -15,10 +15,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
 import autograd_core as ag  # noqa: E402
+from common import load_mnist, pyplot  # noqa: E402
 from nn import explain  # noqa: E402
 
 
@@ -54,7 +56,7 @@ def get_model(args, cnn):
     if args.checkpoint:
         model = cnn.make_model()
         model.load_state_dict(ag.load(args.checkpoint)["model"])
-        _, (test_x, test_y) = cnn.load_data(args.data_dir, args.limit)
+        _, (test_x, test_y) = load_mnist(args.data_dir, args.limit)
         return model, test_x, test_y
     train_args = cnn.parse_args(["--epochs", str(args.epochs), "--seed", str(args.seed),
                                  "--out", os.path.join(args.out, "cnn")]
@@ -86,21 +88,9 @@ def explain_digits(model, x, target, args):
     return maps, seconds
 
 
-def _pyplot():
-    """matplotlib.pyplot with the Agg backend, or None (with a note) when matplotlib is missing."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no figures (pip install -e .[examples])")
-        return None
-    return plt
-
-
 def plot_explanations(images, labels, preds, maps, path):
     """One row per digit: the digit, then each method's map overlaid on it."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return None
     names = list(maps)
@@ -131,7 +121,7 @@ def plot_explanations(images, labels, preds, maps, path):
 
 def plot_maximizing(inputs, logits, path):
     """The input that maximises each class's logit, one panel per class."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return None
     fig, axes = plt.subplots(1, len(inputs), figsize=(1.3 * len(inputs), 1.6))

@@ -35,6 +35,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import progress  # noqa: E402
 
 import autograd_core as ag  # noqa: E402
 import nn  # noqa: E402
@@ -65,17 +67,6 @@ def parse_args(argv=None):
     p.add_argument("--out", default="runs/init_activations")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
-
-
-def progress(iterable, desc, quiet):
-    """A tqdm progress bar when tqdm is installed and wanted, else the plain iterable."""
-    if quiet:
-        return iterable
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, desc=desc, leave=False)
 
 
 def run(activation, init, depth, width, batch, seed):

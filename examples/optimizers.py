@@ -21,12 +21,14 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_mnist, progress, pyplot  # noqa: E402
 
 import autograd_core as ag  # noqa: E402
 import nn  # noqa: E402
 import nn.functional as F  # noqa: E402
 import optim  # noqa: E402
-from nn.data import MNIST, DataLoader, TensorDataset  # noqa: E402
+from nn.data import DataLoader, TensorDataset  # noqa: E402
 
 # The six optimizers: name -> (constructor, fixed options). Momentum is PyTorch's v ← μv + g,
 # w ← w − lr·v, the same path as the course's Δw ← −εg + αΔw for a constant lr. RMSProp uses the
@@ -118,17 +120,6 @@ def default_data_dir():
     return os.path.normpath(shared) if os.path.isdir(shared) else None
 
 
-def progress(iterable, total, desc, quiet):
-    """A tqdm progress bar when tqdm is installed and wanted, else the plain iterable."""
-    if quiet:
-        return iterable
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, total=total, desc=desc, leave=False)
-
-
 def make_optimizer(name, params, lr):
     """The optimizer called name in OPTIMIZERS, with learning rate lr."""
     cls, options = OPTIMIZERS[name]
@@ -166,7 +157,7 @@ def compare_paths(steps, quiet=False):
     """{surface: {optimizer: path array}} for every surface and optimizer."""
     jobs = [(s, o) for s in SURFACES for o in OPTIMIZERS]
     paths = {s: {} for s in SURFACES}
-    for surface, opt_name in progress(jobs, len(jobs), "paths", quiet):
+    for surface, opt_name in progress(jobs, "paths", quiet, total=len(jobs)):
         f, start, _, box, _ = SURFACES[surface]
         paths[surface][opt_name] = run_path(f, start, opt_name, PATH_LR[surface][opt_name], steps, box)
     return paths
@@ -179,7 +170,7 @@ def value_at(surface, point):
 
 def plot_paths(paths, path):
     """One contour plot per surface with every optimizer's path (skipped without matplotlib)."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return None
     from matplotlib.colors import LogNorm
@@ -214,20 +205,6 @@ def plot_paths(paths, path):
 
 
 # ---- part 2: MNIST training curves ----------------------------------------------------------
-
-def load_mnist(data_dir, limit, seed):
-    """((train x, train y), (test x, test y)): images (N, 1, 28, 28) standardised with the training mean/std."""
-    root = os.path.join(data_dir, "mnist") if data_dir else None
-    train_x, train_y = MNIST(root=root, train=True).as_tensors()
-    test_x, test_y = MNIST(root=root, train=False).as_tensors()
-    if limit:
-        # why: the training files are sorted by digit; a random subset keeps every class
-        keep = ag.randperm(len(train_y), generator=ag.Generator().manual_seed(seed))[:limit]
-        train_x, train_y = train_x[keep], train_y[keep]
-    pixels = train_x.numpy()
-    mean, std = float(pixels.mean()), float(pixels.std())
-    return ((train_x - mean) / std, train_y), ((test_x - mean) / std, test_y)
-
 
 def make_mlp():
     """The course's MLP 784-256-128-10 with ReLU."""
@@ -264,7 +241,7 @@ def train_mnist(opt_name, data, epochs, batch_size, seed, quiet=False):
     chunk = max(1, len(loader) // 10)  # the figure's finer loss curve: mean over each ~tenth of an epoch
     for epoch in range(1, epochs + 1):
         seen, loss_sum, chunk_losses = 0, 0.0, []
-        for i, (xb, yb) in enumerate(progress(loader, len(loader), f"{opt_name} epoch {epoch}/{epochs}", quiet)):
+        for i, (xb, yb) in enumerate(progress(loader, f"{opt_name} epoch {epoch}/{epochs}", quiet, total=len(loader))):
             loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad()
             loss.backward()
@@ -284,7 +261,7 @@ def train_mnist(opt_name, data, epochs, batch_size, seed, quiet=False):
 
 def plot_mnist(histories, path):
     """Training loss and test accuracy per epoch, one line per optimizer (skipped without matplotlib)."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return None
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
@@ -316,18 +293,6 @@ def _save(fig, path):
     with Image.open(path) as im:
         small = im.convert("RGB").quantize(256)
     small.save(path, optimize=True)
-
-
-def _pyplot():
-    """matplotlib.pyplot with a file-only backend, or None (with a note) when it is not installed."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no figure (pip install -e .[examples])")
-        return None
-    return plt
 
 
 # ---- the run --------------------------------------------------------------------------------
