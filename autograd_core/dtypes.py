@@ -83,6 +83,25 @@ class device:
 CPU = device("cpu")
 
 
+def parse_to_args(args, kwargs, what):
+    """(dtype, device) from PyTorch's to() forms: to(dtype), to('cpu'), to(device, dtype), to(tensor)."""
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("copy", None)
+    if kwargs:
+        raise TypeError(f"{what}: unexpected arguments {sorted(kwargs)}")
+    for a in args:
+        if hasattr(a, "_data") and hasattr(a, "dtype"):  # a Tensor: take its dtype
+            dtype = a.dtype
+        elif isinstance(a, (str, device)):
+            dev = a
+        elif a is not None:
+            dtype = a
+    check_device(dev, what)
+    return (as_dtype(dtype) if dtype is not None else None), dev
+
+
 def check_device(d, what):
     """Accept None / 'cpu' / device('cpu'); anything else is a clear error."""
     if d is None:

@@ -320,23 +320,9 @@ class Tensor:
 
     def to(self, *args, **kwargs):
         """Convert dtype and/or device: to(dtype), to('cpu'), to(device, dtype), to(other_tensor)."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("copy", None)
-        if kwargs:
-            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, _dt.device)):
-                dev = a
-            elif a is not None:
-                dtype = a
-        _dt.check_device(dev, "to")
+        dtype, _ = _dt.parse_to_args(args, kwargs, "to")
         if dtype is None:
             return self
-        dtype = _dt.as_dtype(dtype)
         if dtype == self._data.dtype:
             return self
         return _mv.Cast.apply(self, dtype)

@@ -560,22 +560,9 @@ class Module:
 
         The Parameter objects stay the same (an optimizer built before keeps working).
         """
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, _dt.device)):
-                dev = a
-            elif a is not None:
-                dtype = a
-        _dt.check_device(dev, "Module.to")
+        dtype, _ = _dt.parse_to_args(args, kwargs, "Module.to")
         if dtype is None:
             return self
-        dtype = _dt.as_dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         return self._cast_(dtype)
