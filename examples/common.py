@@ -3,8 +3,10 @@
 The scripts import it as `common` (their own folder is on sys.path when run as `python examples/x.py`,
 and each inserts it for the tests that load them by path).
 """
+import json
 import os
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -12,7 +14,7 @@ if ROOT not in sys.path:
 
 import autograd_core as ag  # noqa: E402
 import nn.functional as F  # noqa: E402
-from nn.data import MNIST  # noqa: E402
+from nn.data import MNIST, DataLoader, TensorDataset  # noqa: E402
 
 
 def progress(iterable, desc=None, quiet=False, total=None):
@@ -101,3 +103,54 @@ def plot_curves(history, path):
     plt.close(fig)
     print(f"wrote {path}")
     return path
+
+
+def fit(model, opt, train, test, args):
+    """Train a classifier with cross-entropy, evaluating on `test` and checkpointing after every epoch.
+
+    train, test: (x, y) tensor pairs. args: --epochs, --batch-size, --seed, --out, --resume, --quiet.
+    The checkpoint (args.out/checkpoint.ag, written with ag.save) holds the model, the optimizer,
+    the epoch, the history and the loader's random state, so --resume continues bit for bit.
+    Returns the history: per-epoch lists of train/test loss and accuracy and seconds.
+    """
+    (train_x, train_y), (test_x, test_y) = train, test
+    loader = DataLoader(TensorDataset(train_x, train_y), batch_size=args.batch_size, shuffle=True,
+                        generator=ag.Generator().manual_seed(args.seed))
+    os.makedirs(args.out, exist_ok=True)
+    ckpt_path = os.path.join(args.out, "checkpoint.ag")
+    history = {"epoch": [], "train_loss": [], "train_acc": [], "test_loss": [], "test_acc": [], "seconds": []}
+    start_epoch = 0
+    if args.resume:
+        if not os.path.exists(ckpt_path):
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
+        ckpt = ag.load(ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        loader.generator.set_state(ckpt["loader_rng"])
+        history, start_epoch = ckpt["history"], ckpt["epoch"]
+        print(f"resumed from {ckpt_path} after epoch {start_epoch}")
+    print(model)
+    for epoch in range(start_epoch + 1, args.epochs + 1):
+        t0 = time.perf_counter()
+        seen, loss_sum, correct = 0, 0.0, 0
+        for xb, yb in progress(loader, f"epoch {epoch}/{args.epochs}", args.quiet, total=len(loader)):
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            seen += len(yb)
+            loss_sum += loss.item() * len(yb)
+            correct += (logits.argmax(dim=1) == yb).sum().item()
+        seconds = time.perf_counter() - t0
+        test_loss, test_acc = evaluate(model, test_x, test_y)
+        for key, value in (("epoch", epoch), ("train_loss", loss_sum / seen), ("train_acc", correct / seen),
+                           ("test_loss", test_loss), ("test_acc", test_acc), ("seconds", seconds)):
+            history[key].append(value)
+        print(f"epoch {epoch:2d}  train loss {loss_sum / seen:.4f}  train acc {correct / seen:.4f}  "
+              f"test loss {test_loss:.4f}  test acc {test_acc:.4f}  ({seconds:.1f} s)")
+        ag.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
+                 "history": history, "loader_rng": loader.generator.get_state()}, ckpt_path)
+    with open(os.path.join(args.out, "metrics.json"), "w") as f:
+        json.dump(history, f, indent=1)
+    return history
