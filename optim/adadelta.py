@@ -1,7 +1,7 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 import numpy as np
 
-from .optimizer import (Optimizer, _SCRATCH, _check_eps, _check_lr, _check_weight_decay, _foreach, _grad, _numel,
+from .optimizer import (Optimizer, _SCRATCH, _check_eps, _check_lr, _check_weight_decay, _foreach, _grad, _numel, _with_weight_decay,
                         _state_tensor, _step_value, _zeros_like)
 
 
@@ -47,12 +47,7 @@ class Adadelta(Optimizer):
             p, state = item
             w = p._data
             g = _grad(p, maximize)
-            if wd:
-                if maximize:
-                    g += wd * w
-                else:
-                    g = np.multiply(w, wd)
-                    g += p.grad._data
+            g = _with_weight_decay(g, w, wd, owned=maximize)
             v, u = state["square_avg"]._data, state["acc_delta"]._data
             t = _SCRATCH.get(w)
             d = _SCRATCH.get(w, 1)

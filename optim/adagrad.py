@@ -1,7 +1,7 @@
 """Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
 import numpy as np
 
-from .optimizer import (Optimizer, _SCRATCH, _check_eps, _check_lr, _check_weight_decay, _foreach, _grad, _numel,
+from .optimizer import (Optimizer, _SCRATCH, _check_eps, _check_lr, _check_weight_decay, _foreach, _grad, _numel, _with_weight_decay,
                         _state_tensor, _step_value)
 
 
@@ -50,12 +50,7 @@ class Adagrad(Optimizer):
             (p, state), clr = item_clr
             w = p._data
             g = _grad(p, maximize)
-            if wd:
-                if maximize:
-                    g += wd * w
-                else:
-                    g = np.multiply(w, wd)
-                    g += p.grad._data
+            g = _with_weight_decay(g, w, wd, owned=maximize)
             r = state["sum"]._data
             t = _SCRATCH.get(w)
             np.multiply(g, g, out=t)

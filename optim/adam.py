@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .optimizer import (Optimizer, _SCRATCH, _check_betas, _check_eps, _check_lr, _check_weight_decay, _foreach,
-                        _grad, _numel, _step_value, _zeros_like, _state_tensor)
+                        _grad, _numel, _with_weight_decay, _step_value, _zeros_like, _state_tensor)
 
 
 class Adam(Optimizer):
@@ -62,14 +62,10 @@ class Adam(Optimizer):
             (p, state), step = item_step
             w = p._data
             g = _grad(p, maximize)
-            if wd:
-                if decoupled:
-                    w *= 1.0 - lr * wd
-                elif maximize:
-                    g += wd * w
-                else:
-                    g = np.multiply(w, wd)
-                    g += p.grad._data
+            if decoupled:
+                w *= 1.0 - lr * wd
+            else:
+                g = _with_weight_decay(g, w, wd, owned=maximize)
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
             t = _SCRATCH.get(w)
             np.subtract(g, m, out=t)              # m ← m + (1 − β1)(g − m), PyTorch's lerp
@@ -168,14 +164,10 @@ class NAdam(Optimizer):
             (p, state), (bias_correction2, c_grad, c_avg) = item_coef
             w = p._data
             g = _grad(p, maximize)
-            if wd:
-                if decoupled:
-                    w *= 1.0 - lr * wd
-                elif maximize:
-                    g += wd * w
-                else:
-                    g = np.multiply(w, wd)
-                    g += p.grad._data
+            if decoupled:
+                w *= 1.0 - lr * wd
+            else:
+                g = _with_weight_decay(g, w, wd, owned=maximize)
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
             t = _SCRATCH.get(w)
             u = _SCRATCH.get(w, 1)

@@ -1,7 +1,7 @@
 """RMSprop: gradients divided by a running root-mean-square of their recent magnitudes."""
 import numpy as np
 
-from .optimizer import (Optimizer, _SCRATCH, _check_eps, _check_lr, _check_weight_decay, _foreach, _grad, _numel,
+from .optimizer import (Optimizer, _SCRATCH, _check_eps, _check_lr, _check_weight_decay, _foreach, _grad, _numel, _with_weight_decay,
                         _state_tensor, _step_value, _zeros_like)
 
 
@@ -59,12 +59,7 @@ class RMSprop(Optimizer):
             p, state = item
             w = p._data
             g = _grad(p, maximize)
-            if wd:
-                if maximize:
-                    g += wd * w
-                else:
-                    g = np.multiply(w, wd)
-                    g += p.grad._data
+            g = _with_weight_decay(g, w, wd, owned=maximize)
             v = state["square_avg"]._data
             t = _SCRATCH.get(w)
             v *= alpha

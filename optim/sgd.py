@@ -1,7 +1,8 @@
 """SGD: stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 import numpy as np
 
-from .optimizer import Optimizer, _SCRATCH, _check_lr, _check_weight_decay, _foreach, _grad, _numel, _state_tensor
+from .optimizer import (Optimizer, _SCRATCH, _check_lr, _check_weight_decay, _foreach, _grad, _numel, _state_tensor,
+                        _with_weight_decay)
 
 
 class SGD(Optimizer):
@@ -54,12 +55,8 @@ class SGD(Optimizer):
             g = _grad(p, maximize)
             owned = maximize  # g is our own copy, free to overwrite
             if wd:
-                if owned:
-                    g += wd * w
-                else:
-                    g = np.multiply(w, wd)
-                    g += p.grad._data
-                    owned = True
+                g = _with_weight_decay(g, w, wd, owned)
+                owned = True
             if mu:
                 buf = state.get("momentum_buffer")
                 if buf is None:
