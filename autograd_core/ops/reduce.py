@@ -504,12 +504,17 @@ def _np_amax(a, axis=None, out=None, keepdims=False, **kwargs):
 
 def amax(input, dim=(), keepdim=False, *, axis=None, keepdims=None):
     """Max over dim (int or tuple; all dims when empty/None); tied maxima share the gradient."""
+    return _extreme(Amax, "amax", input, dim, keepdim, axis, keepdims)
+
+
+def _extreme(cls, what, input, dim, keepdim, axis, keepdims):
+    """amax / amin: normalise the dims, refuse empty reductions, apply the primitive cls."""
     dim, keepdim = _pick(dim if dim != () else None, axis, keepdim, keepdims)
     if not isinstance(input, Tensor):
         input = Tensor._make(xp.asarray(input))
-    axes = _all_dims(input, dim, "amax")
-    _check_nonempty(input._data, axes, "amax")
-    return Amax.apply(input, axes, keepdim)
+    axes = _all_dims(input, dim, what)
+    _check_nonempty(input._data, axes, what)
+    return cls.apply(input, axes, keepdim)
 
 
 @implements(xp.amin, xp.min)
@@ -519,12 +524,7 @@ def _np_amin(a, axis=None, out=None, keepdims=False, **kwargs):
 
 def amin(input, dim=(), keepdim=False, *, axis=None, keepdims=None):
     """Min over dim (int or tuple; all dims when empty/None); tied minima share the gradient."""
-    dim, keepdim = _pick(dim if dim != () else None, axis, keepdim, keepdims)
-    if not isinstance(input, Tensor):
-        input = Tensor._make(xp.asarray(input))
-    axes = _all_dims(input, dim, "amin")
-    _check_nonempty(input._data, axes, "amin")
-    return Amin.apply(input, axes, keepdim)
+    return _extreme(Amin, "amin", input, dim, keepdim, axis, keepdims)
 
 
 def _arg_reduce(what, fn, input, dim, keepdim):
