@@ -50,6 +50,15 @@ def pyplot():
     return plt
 
 
+def save_figure(plt, fig, path, dpi=100):
+    """Lay out, write and close a figure; print and return its path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    print(f"wrote {path}")
+    return path
+
+
 def load_mnist(data_dir, limit=None, seed=0):
     """((train x, train y), (test x, test y)): images (N, 1, 28, 28) standardised, labels int64.
 
@@ -98,11 +107,7 @@ def plot_curves(history, path):
     for ax in (ax1, ax2):
         ax.legend()
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+    return save_figure(plt, fig, path)
 
 
 def fit(model, opt, train, test, args):

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import autograd_core as ag  # noqa: E402
-from common import load_mnist, pyplot  # noqa: E402
+from common import load_mnist, pyplot, save_figure  # noqa: E402
 from nn import explain  # noqa: E402
 
 
@@ -112,11 +112,7 @@ def plot_explanations(images, labels, preds, maps, path):
                 ax.set_title(name, fontsize=9)
     for ax in axes.ravel():
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+    return save_figure(plt, fig, path, dpi=80)
 
 
 def plot_maximizing(inputs, logits, path):
@@ -129,11 +125,7 @@ def plot_maximizing(inputs, logits, path):
         ax.imshow(inputs[k, 0], cmap="gray")
         ax.set_title(f"{k} ({logits[k]:.0f})", fontsize=8)
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+    return save_figure(plt, fig, path, dpi=80)
 
 
 def main(argv=None):

@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import progress  # noqa: E402
+from common import progress, pyplot  # noqa: E402
 
 import autograd_core as ag  # noqa: E402
 import nn  # noqa: E402
@@ -107,12 +107,8 @@ def print_table(title, rows, depth, fmt):
 
 def plot(results, acts, inits, depth, out):
     """init_std.png and init_hist.png (skipped without matplotlib); returns the paths written."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no figure (pip install -e .[examples])")
+    plt = pyplot()
+    if plt is None:
         return []
     paths = []
     layers = np.arange(1, depth + 1)

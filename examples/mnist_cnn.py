@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import autograd_core as ag  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
-from common import fit, load_mnist, plot_curves, pyplot  # noqa: E402
+from common import fit, load_mnist, plot_curves, pyplot, save_figure  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -74,11 +74,7 @@ def plot_filters(conv, path):
             ax.imshow(w[k], cmap="gray", interpolation="nearest")
             ax.set_title(str(k), fontsize=8)
     fig.suptitle("first-layer 5x5 filters")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+    return save_figure(plt, fig, path, dpi=100)
 
 
 @ag.no_grad()
@@ -100,11 +96,7 @@ def plot_feature_maps(model, image, label, path):
         ax = axes[k + 1]
         ax.imshow(maps[k], cmap="viridis")
         ax.set_title(f"map {k}", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+    return save_figure(plt, fig, path, dpi=100)
 
 
 def main(argv=None):

@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import progress, say  # noqa: E402
+from common import progress, pyplot, save_figure, say  # noqa: E402
 
 import autograd_core as ag  # noqa: E402
 import nn  # noqa: E402
@@ -108,12 +108,8 @@ def count_errors(model, X, t):
 
 def plot(sep, xor, path):
     """Both data sets with the final line, and the errors per epoch (skipped without matplotlib)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no figure (pip install -e .[examples])")
+    plt = pyplot()
+    if plt is None:
         return None
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     for ax, (X, t, lines, title, _) in zip(axes[:2], (sep, xor)):
@@ -141,11 +137,7 @@ def plot(sep, xor, path):
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+    return save_figure(plt, fig, path, dpi=80)
 
 
 def main(argv=None):

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import progress, say  # noqa: E402
+from common import progress, pyplot, save_figure, say  # noqa: E402
 
 import autograd_core as ag  # noqa: E402
 import nn  # noqa: E402
@@ -145,12 +145,8 @@ def evaluate(model, x, y):
 
 def plot(model, scaler, X_tr, y_tr, X_te, y_te, history, title, path):
     """Decision boundary (P(class 1) over the plane) and loss curves (skipped without matplotlib)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no figure (pip install -e .[examples])")
+    plt = pyplot()
+    if plt is None:
         return None
     X_all = np.concatenate([X_tr, X_te])
     lo, hi = X_all.min(0) - 0.3, X_all.max(0) + 0.3
@@ -175,11 +171,7 @@ def plot(model, scaler, X_tr, y_tr, X_te, y_te, history, title, path):
             title=f"loss (final accuracy: train {history['train_acc'][-1]:.3f}, test {history['test_acc'][-1]:.3f})")
     ax2.grid(alpha=0.3)
     ax2.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+    return save_figure(plt, fig, path, dpi=80)
 
 
 def main(argv=None):

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import progress  # noqa: E402
+from common import progress, pyplot, save_figure  # noqa: E402
 
 import autograd_core as ag  # noqa: E402
 import nn  # noqa: E402
@@ -77,12 +77,8 @@ def loss_fn(logits, target, kind):
 
 def plot(model, losses, path):
     """The output y over the plane with the 0.5 contour, and the loss curve (skipped without matplotlib)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no figure (pip install -e .[examples])")
+    plt = pyplot()
+    if plt is None:
         return None
     gx, gy = np.meshgrid(np.linspace(-0.5, 1.5, 161), np.linspace(-0.5, 1.5, 161))
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
@@ -98,11 +94,7 @@ def plot(model, losses, path):
     ax2.plot(range(1, len(losses) + 1), losses)
     ax2.set(xlabel="step", ylabel="loss", yscale="log", title="training loss")
     ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+    return save_figure(plt, fig, path, dpi=80)
 
 
 def main(argv=None):
