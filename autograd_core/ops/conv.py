@@ -93,21 +93,28 @@ def _conv_arrays(x, w, g, cols=None):
     return y.reshape(O, N, *g.out_size).transpose(1, 0, 2, 3)
 
 
-def _conv_transpose_arrays(gy, w, g):
-    """x-shaped (N, C, H, W) = conv_transpose(gy, w) on arrays: gy (N, O, Ho, Wo), w (O, Cg, kh, kw)."""
+def _conv_transpose_arrays(gy, w, g, gcols=None):
+    """x-shaped (N, C, H, W) = conv_transpose(gy, w) on arrays: gy (N, O, Ho, Wo), w (O, Cg, kh, kw).
+
+    gcols: gy already in _grad_cols layout (Conv2d's backward shares it with the weight gradient).
+    """
     N, O = gy.shape[:2]
     G = g.groups
     Cg = w.shape[1]
-    cols = xp.matmul(xp.swapaxes(w.reshape(G, O // G, -1), 1, 2), _grad_cols(gy, G))  # (G, Cg*kh*kw, N*Ho*Wo)
+    if gcols is None:
+        gcols = _grad_cols(gy, G)
+    cols = xp.matmul(xp.swapaxes(w.reshape(G, O // G, -1), 1, 2), gcols)  # (G, Cg*kh*kw, N*Ho*Wo)
     return _col2im(cols, g, N, Cg * G)
 
 
-def _weight_grad_arrays(x, gy, g, cols=None):
+def _weight_grad_arrays(x, gy, g, cols=None, gcols=None):
     """w-shaped (O, Cg, kh, kw) = sum over batch and pixels of gy (x) windows of x, on arrays."""
     O, G = gy.shape[1], g.groups
     if cols is None:
         cols = _im2col(x, g)
-    gw = xp.matmul(_grad_cols(gy, G), xp.swapaxes(cols, 1, 2))  # (G, Og, Cg*kh*kw)
+    if gcols is None:
+        gcols = _grad_cols(gy, G)
+    gw = xp.matmul(gcols, xp.swapaxes(cols, 1, 2))  # (G, Og, Cg*kh*kw)
     return gw.reshape(O, x.shape[1] // G, *g.kernel)
 
 
@@ -163,14 +170,15 @@ class Conv2d(Function):
         x, w, cols = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         g = ctx.geom
-        grad_x = _conv_transpose(grad, w, g) if need_x else None
-        grad_w = None
-        if need_w:
-            if _any_tensor(x, grad):
-                grad_w = Conv2dWeightGrad.apply(x, grad, g)
-            else:
-                grad_w = _weight_grad_arrays(x, grad, g, cols)
         grad_b = _bias_grad(grad) if need_b else None
+        if _any_tensor(x, w, grad):  # create_graph: through the primitives, so the backward is recorded
+            grad_x = ConvTranspose2d.apply(grad, w, None, g) if need_x else None
+            grad_w = Conv2dWeightGrad.apply(x, grad, g) if need_w else None
+            return grad_x, grad_w, grad_b, None
+        # why: both products want grad in (G, Og, N*Ho*Wo) layout: transpose it once for the two
+        gcols = _grad_cols(grad, g.groups)
+        grad_x = _conv_transpose_arrays(grad, w, g, gcols) if need_x else None
+        grad_w = _weight_grad_arrays(x, grad, g, cols, gcols) if need_w else None
         return grad_x, grad_w, grad_b, None
 
 
