@@ -381,7 +381,7 @@ class GRUSequence(Function):
         for k in range(T - 1, -1, -1):
             t = order[k]
             h_prev = h0 if k == 0 else _at(out, order[k - 1], bf)
-            dx_parts, dh_parts, direct = _gru_step_grads(*cache[t], h_prev, _at(grad_out, t, bf) + grad_h)
+            dx_parts, dh_parts, direct = _gru_step_grads(*cache[t][:4], h_prev, _at(grad_out, t, bf) + grad_h)
             if graph:
                 dh = xp.concatenate(dh_parts, axis=-1)
                 dxs.append(xp.concatenate(dx_parts, axis=-1))
