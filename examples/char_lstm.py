@@ -169,26 +169,27 @@ def train(args):
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "checkpoint.ag")
     history = {"step": [], "train_sec": [], "train_loss": [], "val_step": [], "val_sec": [], "val_loss": []}
-    step, pos, elapsed, state = 0, 0, 0.0, None
+    step, pos, elapsed, state, running = 0, 0, 0.0, None, None
     if args.resume:
         model, ckpt = load_checkpoint(ckpt_path)
         opt = optim.Adam(model.parameters(), lr=args.lr)
         opt.load_state_dict(ckpt["optimizer"])
         step, pos, elapsed, history = ckpt["step"], ckpt["pos"], ckpt["elapsed"], ckpt["history"]
         state = (ckpt["h"], ckpt["c"]) if "h" in ckpt else None
+        running = ckpt["running"]
         print(f"resumed from {ckpt_path} at step {step} ({elapsed / 60:.1f} training minutes)")
     print(model)
     print(f"{len(text):,} characters, vocabulary {len(chars)}; train streams {tuple(train_data.shape)}, "
           f"validation {tuple(val_data.shape)}")
     budget = args.minutes * 60
-    start, last_eval, running = time.perf_counter(), time.perf_counter(), None
+    start, last_eval = time.perf_counter(), time.perf_counter()
     bar = progress(iter(int, 1), "training", args.quiet)  # an endless iterator: the budget decides
 
     def save():
         extra = {} if state is None else {"h": state[0], "c": state[1]}
         ag.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "pos": pos,
                  "elapsed": elapsed + time.perf_counter() - start, "history": history, "chars": "".join(chars),
-                 "config": {"embed": args.embed, "hidden": args.hidden}, **extra}, ckpt_path)
+                 "config": {"embed": args.embed, "hidden": args.hidden}, "running": running, **extra}, ckpt_path)
 
     def validate():
         v = evaluate(model, val_data, args.seq_len)
