@@ -72,18 +72,21 @@ class CausalSelfAttention(Module):
             x = x.reshape((B * T, -1))
         C = self.n_embd
         hs = C // self.n_head
-        q, k, v = self.c_attn(x).reshape((B, T, 3 * C)).split(C, dim=2)
-        q = q.reshape((B, T, self.n_head, hs)).transpose(1, 2)          # (B, nh, T, hs)
-        k = k.reshape((B, T, self.n_head, hs)).transpose(1, 2)
-        v = v.reshape((B, T, self.n_head, hs)).transpose(1, 2)
+        qkv = self.c_attn(x).reshape((B, T, 3 * C))
         p_drop = self.dropout if self.training else 0.0
+        keep = _attn._causal_keep(T, T)
         if self.store_attention:
-            att = _attn._probs_tensor(q, k, None, _attn._causal_keep(T, T), None, 1.0 / math.sqrt(hs))
+            q, k, v = (t.reshape((B, T, self.n_head, hs)).transpose(1, 2) for t in qkv.split(C, dim=2))
+            att = _attn._probs_tensor(q, k, None, keep, None, 1.0 / math.sqrt(hs))              # (B, nh, T, T)
             self.attention = att.detach().numpy().copy()
-            y = F.dropout(att, p_drop, self.training).matmul(v)
+            y = F.dropout(att, p_drop, self.training).matmul(v).transpose(1, 2).reshape((B, T, C))
         else:
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p_drop, is_causal=True)   # (B, nh, T, hs)
-        y = self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape((B * T, C))))
+            drop = None
+            if p_drop > 0:
+                drop = (ag.rand(B, self.n_head, T, T).numpy() >= p_drop).astype(qkv.dtype) / qkv.dtype.type(1 - p_drop)
+            # the fused causal attention on the packed q|k|v, heads split inside (B, T, C)
+            y = _attn.packed_self_attention(qkv, self.n_head, keep, drop)
+        y = self.resid_dropout(self.c_proj(y.reshape((B * T, C))))
         return y if flat else y.reshape((B, T, C))
 
 
@@ -173,8 +176,16 @@ class GPT(Module):
         if T > self.config.block_size:
             raise ValueError(f"GPT: cannot forward a sequence of length {T}: block_size is only "
                              f"{self.config.block_size} (crop idx to its last {self.config.block_size} tokens)")
-        pos = ag.arange(T)
-        x = self.transformer.wte(idx.reshape((B * T,))).reshape((B, T, -1)) + self.transformer.wpe(pos)
+        ids = idx.numpy()
+        V = self.config.vocab_size
+        if ids.size and (ids.min() < 0 or ids.max() >= V):
+            raise IndexError(f"GPT: token index out of range for vocab_size={V} (got {ids.min()}..{ids.max()})")
+        wte = self.transformer.wte.weight
+        # why: the lookup as a one-hot matmul: its gradient is one BLAS call (one_hot^T @ grad) instead of a
+        # scatter-add (np.add.at), which cost ~2 ms a step here; positions 0..T-1 are a slice (a view)
+        one_hot = np.zeros((B * T, V), dtype=wte.dtype)
+        one_hot[np.arange(B * T), ids.reshape(-1)] = 1
+        x = (ag.from_numpy(one_hot) @ wte).reshape((B, T, -1)) + self.transformer.wpe.weight[:T]
         # why: the residual stream stays (B * T, C), so each Linear is one BLAS call, not one per sequence
         x = self.transformer.drop(x).reshape((B * T, -1))
         for block in self.transformer.h:

@@ -5,6 +5,7 @@ create_graph=True (gradients of gradients) it runs on Tensors and is recorded. I
 a backward needs as *functions* of the inputs (the attention probabilities, the normalised x) are
 saved as arrays for the ordinary backward and recomputed from the input Tensors under create_graph.
 """
+import functools
 import math
 
 from ..backend import xp
@@ -16,9 +17,12 @@ from .elementwise import _erf_array
 _NEG = -1e30  # a finite "minus infinity" for the differentiable recomputation (no inf - inf = nan)
 
 
+@functools.lru_cache(maxsize=32)
 def _causal_keep(L, S):
-    """(L, S) bool: query i may attend to key j <= i (top-left aligned, as PyTorch's is_causal)."""
-    return xp.tril(xp.ones((L, S), dtype=bool))
+    """(L, S) bool: query i may attend to key j <= i (top-left aligned, as PyTorch's is_causal); cached, read-only."""
+    keep = xp.tril(xp.ones((L, S), dtype=bool))
+    keep.flags.writeable = False
+    return keep
 
 
 def _probs_array(q, k, mask, keep, scale):
@@ -112,6 +116,72 @@ def scaled_dot_product_attention(q, k, v, mask=None, keep=None, drop=None, scale
     return ScaledDotProductAttention.apply(q, k, v, mask, keep, drop, scale)
 
 
+class PackedSelfAttention(Function):
+    """Multi-head self-attention on packed projections: qkv (B, T, 3C) -> (B, T, C), heads split inside.
+
+    why: speed -- GPT's c_attn gives q, k and v side by side; splitting, reshaping and transposing
+    them as Tensors costs six graph nodes and three zero-filled (B, T, 3C) gradients per layer. Here
+    the heads are views of qkv, and the gradient comes back as one (B, T, 3C) array. keep: a bool
+    (T, T) mask (True = may attend) or None; drop: dropout multiplier on the probabilities or None.
+    """
+    formula = ("q, k, v = heads(qkv); P = softmax(q k^T s, keep); dS = P * (dP - sum(dP * P)); "
+               "grad_qkv = [s dS k, s dS^T q, (P * D)^T grad] merged back to (B, T, 3C)")
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, qkv, n_head, keep, drop, scale):
+        B, T, C3 = qkv.shape
+        C = C3 // 3
+        heads = qkv.reshape((B, T, 3, n_head, C // n_head)).transpose(2, 0, 3, 1, 4)   # (3, B, nh, T, hs) view
+        q, k, v = heads[0], heads[1], heads[2]
+        p = _probs_array(q, k, None, keep, scale)
+        ctx.n_head, ctx.keep, ctx.drop, ctx.scale = n_head, keep, drop, scale
+        ctx.save_for_backward(qkv, p)
+        y = xp.matmul(p if drop is None else p * drop, v)                                  # (B, nh, T, hs)
+        return y.transpose(0, 2, 1, 3).reshape((B, T, C))
+
+    @staticmethod
+    def backward(ctx, grad):
+        qkv, p = ctx.saved_tensors
+        B, T, C3 = qkv.shape
+        C, nh = C3 // 3, ctx.n_head
+        hs = C // nh
+        drop, scale = ctx.drop, ctx.scale
+        if isinstance(qkv, Tensor):
+            parts = [xp.swapaxes(xp.reshape(qkv[:, :, i * C:(i + 1) * C], (B, T, nh, hs)), 1, 2) for i in range(3)]
+            q, k, v = parts
+            rowvalid = (p.sum(axis=-1, keepdims=True) > 0).astype(p.dtype)
+            p = _probs_tensor(q, k, None, ctx.keep, None if rowvalid.all() else rowvalid, scale)
+        else:
+            heads = qkv.reshape((B, T, 3, nh, hs)).transpose(2, 0, 3, 1, 4)
+            q, k, v = heads[0], heads[1], heads[2]
+        g = xp.swapaxes(xp.reshape(grad, (B, T, nh, hs)), 1, 2)                                # (B, nh, T, hs)
+        pd = p if drop is None else p * drop
+        grad_v = xp.matmul(xp.swapaxes(pd, -1, -2), g)
+        dp = xp.matmul(g, xp.swapaxes(v, -1, -2))
+        if drop is not None:
+            dp = dp * drop
+        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+        ds = ds * scale
+        grad_q = xp.matmul(ds, k)
+        grad_k = xp.matmul(xp.swapaxes(ds, -1, -2), q)
+        if isinstance(grad_q, Tensor):
+            return xp.concatenate([xp.reshape(xp.swapaxes(t, 1, 2), (B, T, C)) for t in (grad_q, grad_k, grad_v)],
+                                  axis=-1), None, None, None, None
+        out = xp.empty((B, T, 3, nh, hs), dtype=grad.dtype)
+        for i, t in enumerate((grad_q, grad_k, grad_v)):
+            out[:, :, i] = t.transpose(0, 2, 1, 3)
+        return out.reshape((B, T, C3)), None, None, None, None
+
+
+def packed_self_attention(qkv, n_head, keep=None, drop=None, scale=None):
+    """Self-attention of Tensor qkv (B, T, 3C) with n_head heads -> (B, T, C); scale defaults to 1/sqrt(C/n_head)."""
+    C = qkv.shape[-1] // 3
+    if scale is None:
+        scale = 1.0 / math.sqrt(C // n_head)
+    return PackedSelfAttention.apply(qkv, n_head, keep, drop, scale)
+
+
 # ---- layer norm over the last dim --------------------------------------------------------------
 
 def _normalise(x, eps):
@@ -121,6 +191,19 @@ def _normalise(x, eps):
     var = (xc * xc).mean(axis=-1, keepdims=True)
     rstd = 1 / xp.sqrt(var + eps)
     return xc * rstd, rstd
+
+
+def _normalise_array(x, eps):
+    """_normalise on an array with one full-size temporary: xc is normalised in place, var via einsum."""
+    n = x.shape[-1]
+    xc = x - x.mean(axis=-1, keepdims=True)
+    var = xp.einsum("...i,...i->...", xc, xc)[..., None]
+    var /= n
+    var += eps
+    rstd = xp.sqrt(var, out=var)
+    xp.divide(1, rstd, out=rstd)
+    xc *= rstd
+    return xc, rstd
 
 
 class LayerNormLastDim(Function):
@@ -134,7 +217,7 @@ class LayerNormLastDim(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        xhat, rstd = _normalise(x, eps)
+        xhat, rstd = _normalise_array(x, eps)
         ctx.eps = eps
         ctx.save_for_backward(x, weight, xhat, rstd)
         y = xhat * weight if weight is not None else xhat.copy()
@@ -149,7 +232,19 @@ class LayerNormLastDim(Function):
         if isinstance(x, Tensor):
             xhat, rstd = _normalise(x, ctx.eps)  # recorded: gradients of gradients flow through x̂
         grad_x = grad_w = grad_b = None
-        if need_x:
+        if need_x and not isinstance(x, Tensor):
+            # why: the same formula with two full-size temporaries instead of six (allocations dominate here)
+            n = grad.shape[-1]
+            g = grad * weight if weight is not None else grad.copy()
+            gx = xp.einsum("...i,...i->...", g, xhat)[..., None]
+            gx /= n
+            gm = g.mean(axis=-1, keepdims=True)
+            t = xhat * gx
+            g -= t
+            g -= gm
+            g *= rstd
+            grad_x = g
+        elif need_x:
             g = grad * weight if weight is not None else grad
             grad_x = rstd * (g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True))
         if need_w:
@@ -188,18 +283,29 @@ class Gelu(Function):
     def forward(ctx, x, approximate):
         ctx.approximate = approximate
         if approximate == "tanh":
+            # why: written in place on three buffers (x², the tanh, the derivative): each fresh
+            # (B*T, 4C) temporary costs a page-faulted allocation, which dominated this op
+            x0, x = x, x.reshape(-1) if x.ndim == 0 else x   # (0-d math gives NumPy scalars: no in-place)
             x2 = x * x
-            t = xp.tanh((x2 * 0.044715 + 1) * x * _SQRT_2_PI)
-            # why: the derivative is computed here, from the same tanh, and saved (one array, like x):
-            # the backward is then a single multiply instead of recomputing the tanh
-            d = (1 - t * t) * x * (x2 * (3 * 0.044715 * _SQRT_2_PI) + _SQRT_2_PI)
+            t = x2 * 0.044715
+            t += 1
+            t *= x
+            t *= _SQRT_2_PI
+            xp.tanh(t, out=t)
+            # the derivative, computed here from the same tanh and saved instead of recomputed in backward
+            d = t * t
+            xp.subtract(1, d, out=d)
+            d *= x
+            x2 *= 3 * 0.044715 * _SQRT_2_PI
+            x2 += _SQRT_2_PI
+            d *= x2
             t += 1
             d += t
             d *= 0.5
             t *= x
             t *= 0.5
-            ctx.save_for_backward(x, d)
-            return t
+            ctx.save_for_backward(x0, d.reshape(x0.shape))
+            return t.reshape(x0.shape)
         ctx.save_for_backward(x, None)
         return x * (_erf(x * _INV_SQRT_2) + 1) * 0.5
 
