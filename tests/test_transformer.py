@@ -347,3 +347,28 @@ def test_transformer_matches_torch(norm_first, activation):
     assert list(ours.state_dict()) == list(theirs.state_dict())
     enc_ours = nn.TransformerEncoderLayer(8, 2, 16)
     assert list(enc_ours.state_dict()) == list(torch.nn.TransformerEncoderLayer(8, 2, 16).state_dict())
+
+
+def test_functional_multi_head_attention_forward_matches_the_layer():
+    ag.manual_seed(3)
+    mha = nn.MultiheadAttention(8, 2)
+    x = _x(4, 2, 8)
+    mask = nn.Transformer.generate_square_subsequent_mask(4)
+    o, w = F.multi_head_attention_forward(x, x, x, 8, 2, mha.in_proj_weight, mha.in_proj_bias, None, None, False,
+                                          0.0, mha.out_proj.weight, mha.out_proj.bias, attn_mask=mask)
+    o2, w2 = mha(x, x, x, attn_mask=mask)
+    np.testing.assert_allclose(o.detach().numpy(), o2.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(w.detach().numpy(), w2.detach().numpy(), rtol=1e-6)
+    assert "scaled_dot_product_attention" in F.__all__ and "multi_head_attention_forward" in F.__all__
+
+
+def test_gpt_dropout_trains_and_eval_is_deterministic():
+    model = _tiny(dropout=0.5)
+    idx = ag.from_numpy(np.random.default_rng(0).integers(0, 11, (2, 8)))
+    a, b = model(idx)[0].detach().numpy(), model(idx)[0].detach().numpy()
+    assert not np.allclose(a, b)
+    _, loss = model(idx, idx)
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.eval()
+    np.testing.assert_array_equal(model(idx)[0].detach().numpy(), model(idx)[0].detach().numpy())
