@@ -27,3 +27,11 @@ from . import explain
 from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, LPPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
                       Upsample)
 from .conv import Conv1d, Conv2d, ConvTranspose2d
+
+# ---- recurrent layers (nn/rnn.py, issue 7) ----
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
+
+# ---- attention, transformers and positional encodings (nn/transformer.py, issue 8) ----
+from .transformer import (MultiheadAttention, TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerDecoder, Transformer, SinusoidalPositionalEncoding, LearnedPositionalEncoding)
+from . import gpt

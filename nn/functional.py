@@ -1056,3 +1056,104 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     geom = _conv_ops._Geom(out, spatial, kernel, stride, dilation, padding, groups)
     y = _conv_ops.ConvTranspose2d.apply(x, w, bias, geom)
     return y.reshape(tuple(y.shape[1:])) if unbatched else y
+
+
+# ---- attention (issue 8) ------------------------------------------------------------------------
+
+from autograd_core.ops import attention as _attn  # noqa: E402
+
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
+
+
+def _attn_mask_parts(attn_mask, batch, L, S, dtype, what):
+    """(additive float mask or None, bool keep mask or None) from attn_mask, checked against (..., L, S)."""
+    if attn_mask is None:
+        return None, None
+    m = _t(attn_mask)
+    want = tuple(batch) + (L, S)
+    try:
+        full = np.broadcast_shapes(tuple(m.shape), want)
+    except ValueError:
+        full = None
+    if full != want:
+        raise RuntimeError(f"{what}: attn_mask of shape {tuple(m.shape)} does not broadcast to the attention "
+                           f"weights' shape {want} (batch dims {tuple(batch)}, L={L} queries, S={S} keys)")
+    if m.dtype == np.bool_:
+        return None, m.numpy()
+    if m.dtype.kind != "f":
+        raise TypeError(f"{what}: attn_mask must be bool (True = may attend) or float (added to the scores), "
+                        f"got dtype {m.dtype}")
+    return (m if m.dtype == dtype else m.to(dtype)), None
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """softmax(query key^T * scale + mask) value, as one fused primitive (PyTorch's F.scaled_dot_product_attention).
+
+    query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); batch dims broadcast.
+    attn_mask: bool (True = take part in attention) or float (added to the scores), broadcastable to
+    (..., L, S). is_causal: query i attends to keys j <= i (top-left aligned); not together with
+    attn_mask. scale: defaults to 1/sqrt(E). dropout_p: dropout on the attention probabilities
+    (always applied when > 0, as PyTorch's; pass 0.0 in eval). A row whose keys are all masked gives
+    zeros (as PyTorch), never NaN.
+    """
+    what = "scaled_dot_product_attention"
+    if enable_gqa:
+        raise NotImplementedError(f"{what}: enable_gqa (grouped-query attention) is not supported")
+    q, k, v = (_float_input(t, what) for t in (query, key, value))
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(f"{what}: query, key and value must be at least 2-D (..., L, E), got shapes "
+                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"{what}: query (..., L, E) {tuple(q.shape)}, key (..., S, E) {tuple(k.shape)} and value "
+                         f"(..., S, Ev) {tuple(v.shape)} must agree in E (query/key) and S (key/value)")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"{what}: query, key and value must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{what}: dropout_p must be between 0 and 1, got {dropout_p}")
+    try:
+        batch = np.broadcast_shapes(tuple(q.shape[:-2]), tuple(k.shape[:-2]), tuple(v.shape[:-2]))
+    except ValueError:
+        raise ValueError(f"{what}: the batch dims of query {tuple(q.shape)}, key {tuple(k.shape)} and value "
+                         f"{tuple(v.shape)} do not broadcast") from None
+    L, S = q.shape[-2], k.shape[-2]
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(f"{what}: explicit attn_mask should not be set when is_causal=True")
+    mask, keep = _attn_mask_parts(attn_mask, batch, L, S, q.dtype, what)
+    if is_causal:
+        keep = _attn._causal_keep(L, S)
+    drop = None
+    if dropout_p > 0:
+        shape = tuple(batch) + (L, S)
+        u = ag.rand(*shape, dtype=q.dtype).numpy()
+        drop = (u >= dropout_p).astype(q.dtype) * np.asarray(1.0 / (1.0 - dropout_p) if dropout_p < 1 else 0.0,
+                                                             q.dtype)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    return _attn.scaled_dot_product_attention(q, k, v, mask, keep, drop, scale)
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
+                                 bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
+                                 training=True, key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
+                                 v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+                                 is_causal=False):
+    """PyTorch's F.multi_head_attention_forward on (L, N, E) / unbatched (L, E) inputs: (output, weights or None).
+
+    bias_k/bias_v, add_zero_attn, static_k/static_v are not supported (must be None/False).
+    """
+    from .transformer import _mha_forward  # why: the layer and this function share one implementation
+    if bias_k is not None or bias_v is not None or add_zero_attn or static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: bias_k, bias_v, add_zero_attn and static_k/v "
+                                  "are not supported")
+    if use_separate_proj_weight:
+        wq, wk, wv = q_proj_weight, k_proj_weight, v_proj_weight
+    else:
+        wq, wk, wv = in_proj_weight.chunk(3, 0)
+    bq = bk = bv = None
+    if in_proj_bias is not None:
+        bq, bk, bv = in_proj_bias.chunk(3, 0)
+    return _mha_forward(query, key, value, num_heads, (wq, wk, wv), (bq, bk, bv), out_proj_weight, out_proj_bias,
+                        dropout_p if training else 0.0, key_padding_mask, need_weights, attn_mask,
+                        average_attn_weights, is_causal, batch_first=False, embed_dim=embed_dim_to_check,
+                        what="multi_head_attention_forward")

@@ -163,3 +163,4 @@ class ResNet(nn.Module):
 def resnet_small(num_blocks=(2, 2, 2), num_classes=10, in_channels=1, width=16):
     """A small ResNet of BasicBlocks: (2, 2, 2) with width 16 gives widths 16-32-64 (a ResNet-14 for MNIST/CIFAR)."""
     return ResNet(BasicBlock, num_blocks, num_classes, in_channels, width)
+from .gpt import GPT, GPTConfig  # noqa: E402,F401  (issue 8: the GPT language model, nn.models.GPT)

@@ -293,7 +293,66 @@ ROWS = [
     Row("conv2d_weight_grad", lambda x, gy: _conv.Conv2dWeightGrad.apply(x, gy, _WGEOM),
         lambda x, gy: np.einsum("nchwij,nohw->ocij", np.lib.stride_tricks.sliding_window_view(
             np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3)), gy), [((2, 2, 5, 5), (2, 3, 5, 5))]),
+    # ---- attention rows (issue 8) ----
+    Row("sdpa", lambda q, k, v: _F.scaled_dot_product_attention(q, k, v), lambda q, k, v: _ref_sdpa(q, k, v),
+        [((2, 3, 4), (2, 5, 4), (2, 5, 2)), ((3, 4), (3, 4), (3, 4)), ((2, 1, 3, 4), (1, 2, 5, 4), (1, 2, 5, 3))]),
+    Row("sdpa_causal_scaled", lambda q, k, v: _F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.6),
+        lambda q, k, v: _ref_sdpa(q, k, v, keep=np.tril(np.ones((q.shape[-2], k.shape[-2]), bool)), scale=0.6),
+        [((2, 4, 3), (2, 4, 3), (2, 4, 2)), ((1, 3), (1, 3), (1, 3))]),
+    Row("sdpa_bool_mask_full_row", lambda q, k, v: _F.scaled_dot_product_attention(q, k, v, attn_mask=_SDPA_KEEP),
+        lambda q, k, v: _ref_sdpa(q, k, v, keep=_SDPA_KEEP.numpy()), [((2, 3, 4), (2, 5, 4), (2, 5, 2))]),
+    Row("sdpa_float_mask", lambda q, k, v, m: _F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+        lambda q, k, v, m: _ref_sdpa(q, k, v, add=m), [((2, 3, 4), (2, 5, 4), (2, 5, 2), (3, 5))]),
+    Row("layer_norm_last_dim", lambda x, w, b: _attn_ops.layer_norm_last_dim(x, w, b, 1e-5),
+        lambda x, w, b: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) * w + b,
+        [((3, 4), (4,), (4,)), ((2, 3, 5), (5,), (5,)), ((2,), (2,), (2,))]),
+    Row("layer_norm_last_dim_no_affine", lambda x: _attn_ops.layer_norm_last_dim(x, None, None, 1e-5),
+        lambda x: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5), one((2, 3), (4, 1, 3))),
+    Row("gelu_fused_tanh", lambda a: _attn_ops.gelu(a, "tanh"),
+        lambda a: 0.5 * a * (1 + np.tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3))), UNARY),
+    Row("gelu_fused_exact", lambda a: _attn_ops.gelu(a, "none"), lambda a: a * (1 + _erf(a / math.sqrt(2))) / 2, UNARY),
+    Row("packed_self_attention_causal", lambda qkv: _attn_ops.packed_self_attention(qkv, 2, _attn_ops._causal_keep(4, 4)),
+        lambda qkv: _ref_packed(qkv, 2, np.tril(np.ones((4, 4), bool))), one((2, 4, 12), (1, 4, 6))),
+    Row("packed_self_attention_full_row", lambda qkv: _attn_ops.packed_self_attention(qkv, 3, _SDPA_KEEP[:, :3].numpy()),
+        lambda qkv: _ref_packed(qkv, 3, _SDPA_KEEP[:, :3].numpy()), one((2, 3, 9))),
+    # ---- recurrent rows (issue 7): cells, and whole layers (T=3, B=2, F=2, H=2) in both directions ----
+    Row("lstm_cell", lambda g, c: _rnn.LSTMCell.apply(g, c), lambda g, c: _rr.lstm_cell(g, c), [((2, 8), (2, 2)), ((1, 4), (1, 1))]),
+    Row("gru_cell", lambda gx, gh, h: _rnn.GRUCell.apply(gx, gh, h),
+        lambda gx, gh, h: _rr.gru_cell(gx, gh, h), [((2, 6), (2, 6), (2, 2))]),
+    Row("lstm_layer", lambda x, wi, wh, b, h, c: _rnn.LSTMLayer.apply(x, wi, wh, b, h, c, False, False),
+        lambda x, wi, wh, b, h, c: _rr.lstm_layer(x, wi, wh, b, h, c),
+        [((3, 2, 2), (8, 2), (8, 2), (8,), (2, 2), (2, 2))], domain=[(-1, 1)]),
+    Row("lstm_layer_bf_reverse", lambda x, wi, wh, b, h, c: _rnn.LSTMLayer.apply(x, wi, wh, b, h, c, True, True),
+        lambda x, wi, wh, b, h, c: _rr.lstm_layer(x, wi, wh, b, h, c, True, True),
+        [((2, 3, 2), (8, 2), (8, 2), (8,), (2, 2), (2, 2))], domain=[(-1, 1)]),
+    Row("gru_sequence", lambda x, h, wh, b: _rnn.GRUSequence.apply(x, h, wh, b, False, False),
+        lambda x, h, wh, b: _rr.gru_layer(x, h, wh, b), [((3, 2, 6), (2, 2), (6, 2), (6,))], domain=[(-1, 1)]),
+    Row("gru_sequence_bf_reverse", lambda x, h, wh, b: _rnn.GRUSequence.apply(x, h, wh, b, True, True),
+        lambda x, h, wh, b: _rr.gru_layer(x, h, wh, b, True, True), [((2, 3, 6), (2, 2), (6, 2), (6,))],
+        domain=[(-1, 1)]),
+    Row("rnn_sequence_tanh", lambda x, h, wh: _rnn.RNNSequence.apply(x, h, wh, "tanh", False, True),
+        lambda x, h, wh: _rr.rnn_layer(x, h, wh, "tanh", False, True), [((3, 2, 2), (2, 2), (2, 2))],
+        domain=[(-1, 1)]),
+    Row("rnn_sequence_relu", lambda x, h, wh: _rnn.RNNSequence.apply(x, h, wh, "relu", True, False),
+        lambda x, h, wh: _rr.rnn_layer(x, h, wh, "relu", True, False), [((2, 3, 2), (2, 2), (2, 2))],
+        domain=[(0.2, 1)]),
 ]
+
+# recurrent (issue 7): the fused primitives and their step-by-step NumPy references
+from autograd_core.ops import rnn as _rnn  # noqa: E402
+import rnn_reference as _rr  # noqa: E402
+
+# attention (issue 8): a NumPy reference and a bool mask with one fully masked row (it must give 0, not NaN)
+from autograd_core.ops import attention as _attn_ops  # noqa: E402
+from test_attention import ref_sdpa as _ref_sdpa  # noqa: E402
+def _ref_packed(qkv, nh, keep):
+    """(B, T, 3C) -> heads -> ref_sdpa -> (B, T, C)."""
+    B, T, C3 = qkv.shape
+    q, k, v = (qkv[..., i * C3 // 3:(i + 1) * C3 // 3].reshape(B, T, nh, -1).transpose(0, 2, 1, 3) for i in range(3))
+    return _ref_sdpa(q, k, v, keep=keep).transpose(0, 2, 1, 3).reshape(B, T, C3 // 3)
+
+
+_SDPA_KEEP = ag.tensor(np.array([[1, 0, 1, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 0, 1]], bool))
 
 _WGEOM = _conv._Geom((5, 5), (5, 5), (3, 3), (1, 1), (1, 1), (1, 1), 1)  # 3x3 conv, padding 1, on 5x5
 
