@@ -5,7 +5,8 @@
     python examples/char_lstm.py --sample 500 --temperature 0.8            # text from the checkpoint
 
 The model (the `lstm` benchmark's): Embedding(65 -> 256), one LSTM layer with hidden size 256,
-Linear(256 -> 65); cross-entropy on the next character, gradients clipped to norm 1, Adam 2e-3.
+Linear(256 -> 65); cross-entropy on the next character, gradients clipped to norm 1, Adam 2e-3
+(constant; --lr-min decays it along a cosine over the time budget).
 The text's first 90% trains, the last 10% validates (loss in nats per character; bits = nats / ln 2).
 
 Truncated backprop through time: the training text is cut into --batch-size parallel streams, and
@@ -47,6 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--embed", type=int, default=256)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr-min", type=float, default=None,
+                   help="decay the learning rate from --lr to this along a cosine over the budget (default: constant)")
     p.add_argument("--clip", type=float, default=1.0, help="max gradient norm")
     p.add_argument("--eval-every", type=float, default=60.0, help="seconds between validation passes")
     p.add_argument("--limit", type=int, default=None, help="use only the first N characters (smoke tests)")
@@ -203,6 +206,12 @@ def train(args):
     for _ in bar:
         if time.perf_counter() - start >= budget or (args.max_steps is not None and step >= args.max_steps):
             break
+        if args.lr_min is not None:
+            # cosine decay over the budget: time-based for --minutes, step-based with --max-steps
+            done = (step / args.max_steps if args.max_steps else
+                    min(1.0, (elapsed + time.perf_counter() - start) / max(elapsed + budget, 1e-9)))
+            for group in opt.param_groups:
+                group["lr"] = args.lr_min + (args.lr - args.lr_min) * 0.5 * (1 + math.cos(math.pi * done))
         if pos + args.seq_len + 1 > train_data.shape[1]:
             pos, state = 0, None  # an epoch is over: start the streams again from a zero state
         x = ag.tensor(train_data[:, pos:pos + args.seq_len])

@@ -27,12 +27,22 @@ def test_char_lstm_smoke_learns_samples_and_checkpoints(tmp_path, capsys):
 def test_char_lstm_resume_continues_exactly(tmp_path):
     char_lstm = load_example("char_lstm")
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
-    char_lstm.main(TINY_CHAR + ["--out", a, "--max-steps", "20"])
-    resumed = char_lstm.main(TINY_CHAR + ["--out", a, "--max-steps", "40", "--resume"])
-    straight = char_lstm.main(TINY_CHAR + ["--out", b, "--max-steps", "40"])
+    const = TINY_CHAR  # the default constant rate (a --lr-min decay would depend on --max-steps)
+    char_lstm.main(const + ["--out", a, "--max-steps", "20"])
+    resumed = char_lstm.main(const + ["--out", a, "--max-steps", "40", "--resume"])
+    straight = char_lstm.main(const + ["--out", b, "--max-steps", "40"])
     assert resumed["step"] == straight["step"] == [10, 20, 30, 40]
     np.testing.assert_allclose(resumed["train_loss"], straight["train_loss"], rtol=1e-6)
     np.testing.assert_allclose(resumed["val_loss"][-1], straight["val_loss"][-1], rtol=1e-6)
+
+
+def test_char_lstm_lr_decay_reaches_lr_min(tmp_path):
+    char_lstm = load_example("char_lstm")
+    args = char_lstm.parse_args(TINY_CHAR + ["--out", str(tmp_path), "--max-steps", "5", "--lr-min", "1e-4"])
+    model, _, _ = char_lstm.train(args)
+    ckpt = char_lstm.ag.load(os.path.join(str(tmp_path), "checkpoint.ag"))
+    lrs = [g["lr"] for g in ckpt["optimizer"]["param_groups"]]
+    assert lrs and all(1e-4 < lr < 2e-3 * 0.5 for lr in lrs)  # step 5 of 5 uses the cosine's end (step 4/5)
 
 
 def test_char_lstm_streams_are_contiguous():
