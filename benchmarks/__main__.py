@@ -17,6 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import autograd_core as ag  # noqa: E402
+from autograd_core.backend import keep_freed_memory  # noqa: E402
 
 from . import load_all  # noqa: E402
 
@@ -161,6 +162,9 @@ def main(argv=None):
     p.add_argument("--threads", type=int,
                    help="torch.set_num_threads(N), and the same for NumPy's OpenBLAS (default: leave both as they are)")
     p.add_argument("--no-torch", action="store_true", help="time ours only, even if PyTorch is installed")
+    p.add_argument("--default-malloc", action="store_true",
+                   help="leave glibc's malloc as it is (default: autograd_core.backend.keep_freed_memory(), which "
+                        "applies to PyTorch in this process too)")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     args = p.parse_args(argv)
 
@@ -185,10 +189,15 @@ def main(argv=None):
         if torch is not None:
             torch.set_num_threads(args.threads)
 
+    # why: process-wide, so it is set once before any workload and holds for both libraries alike
+    malloc = "glibc default" if args.default_malloc else (
+        "freed memory kept" if keep_freed_memory() else "default (mallopt unavailable)")
     info = machine_info(torch)
+    info["malloc"] = malloc
     print(f"machine: {info['platform']}, {info['cpu']}, {info['cores']} cores")
     print(f"python {info['python']}, numpy {info['numpy']} ({info['numpy_blas']})"
-          + (f", torch {info['torch']} ({info['torch_threads']} threads)" if torch is not None else ""))
+          + (f", torch {info['torch']} ({info['torch_threads']} threads)" if torch is not None else "")
+          + f"; malloc: {malloc}")
     print()
 
     results = []
