@@ -83,6 +83,9 @@ class RNNBase(Module):
     def _directions(self):
         return 2 if self.bidirectional else 1
 
+    def flatten_parameters(self):
+        """A no-op kept for PyTorch scripts (cuDNN's contiguous weight buffer does not exist here)."""
+
     @property
     def all_weights(self):
         """The parameters grouped per layer and direction: [[w_ih, w_hh, b_ih, b_hh], ...] (as PyTorch)."""
@@ -359,17 +362,13 @@ class LSTMCell(RNNCellBase):
     _gates = 4
 
     def forward(self, input, hx=None):
-        x, states, batched, zeros = self._prepare(input, None if hx is None else
-                                                  [("h_0", hx[0]), ("c_0", hx[1])] if isinstance(hx, (tuple, list))
-                                                  and len(hx) == 2 else _bad_hx())
+        if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            raise TypeError(f"LSTMCell: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+        x, states, batched, zeros = self._prepare(input, None if hx is None else [("h_0", hx[0]), ("c_0", hx[1])])
         h, c = (zeros, zeros) if states is None else states
         gx, gh = self._projections(x, h)
         h, c = _rnn.LSTMCell.apply(gx + gh, c)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
-
-
-def _bad_hx():
-    raise TypeError("LSTMCell: hx must be a tuple (h_0, c_0)")
 
 
 class GRUCell(RNNCellBase):

@@ -279,6 +279,8 @@ def test_errors_name_the_shapes():
         nn.LSTMCell(3, 4)(ag.randn(5, 2))
     with pytest.raises(RuntimeError, match=r"expected hx of shape \(5, 4\), got \(4,\)"):
         nn.GRUCell(3, 4)(ag.randn(5, 3), ag.zeros(4))
+    with pytest.raises(TypeError, match=r"hx must be a tuple \(h_0, c_0\)"):
+        nn.LSTMCell(3, 4)(ag.randn(5, 3), ag.zeros(5, 4))
     with pytest.raises(ValueError, match="lstm_cell"):
         from autograd_core.ops.rnn import LSTMCell
         LSTMCell.apply(ag.randn(2, 7), ag.randn(2, 2))
