@@ -79,26 +79,8 @@ def _torch_gpt(state):
     return model
 
 
-def tune_malloc():
-    """Keep freed memory in the process (glibc mallopt), for both libraries alike: see examples/gpt_shakespeare.py.
-
-    why: by default glibc hands blocks over 128 KiB back to the OS on free, so every (B*T, 4C)
-    temporary is mmapped and page-faulted again; this costs both libraries (PyTorch's step went from
-    213 to 123 ms with it on this machine, ours from 331 to 241 ms, before our ops were tuned).
-    """
-    import ctypes
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 256 << 20)   # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 256 << 20)   # M_TRIM_THRESHOLD
-        libc.mallopt(-2, 64 << 20)    # M_TOP_PAD
-    except (OSError, AttributeError):
-        pass
-
-
 def gpt_setup(lib, data):
     """The model, AdamW and the batch for lib; returns step()."""
-    tune_malloc()
     if lib.__name__ == "torch":
         import torch.optim as optim
         model = _torch_gpt({k: v.numpy() for k, v in _our_gpt().state_dict().items()})
@@ -126,6 +108,8 @@ def peak_memory(repeat=3):
     """Peak traced bytes of one of our steps (after a warm-up step), and the bytes held before it."""
     import tracemalloc
     import autograd_core as ag
+    from autograd_core.backend import keep_freed_memory
+    keep_freed_memory()  # as `python -m benchmarks` does
     step = gpt_setup(ag, _gpt_data(np.random.default_rng(0)))
     step()
     peaks = []

@@ -12,7 +12,6 @@ Writes to --out: checkpoint.ag (model, optimizer, step, history, sampler state),
 loss.png (train/validation loss), attention.png (one layer's heads on a line of the play), sample.txt.
 """
 import argparse
-import ctypes
 import json
 import math
 import os
@@ -25,26 +24,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import autograd_core as ag  # noqa: E402
+from autograd_core.backend import keep_freed_memory  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
 from common import progress, pyplot, save_figure, say  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def tune_malloc():
-    """Keep freed memory in the process (glibc): each step's large temporaries then reuse it instead of page-faulting.
-
-    why: by default glibc returns big blocks to the OS on free, so every new (16, 64, 512) array is
-    mmapped and zero-filled by the kernel again: measured 3-5x slower elementwise ops on this machine.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 256 << 20)   # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 256 << 20)   # M_TRIM_THRESHOLD
-        libc.mallopt(-2, 64 << 20)    # M_TOP_PAD
-    except (OSError, AttributeError):
-        pass
 
 
 def parse_args(argv=None):
@@ -135,7 +120,8 @@ def make_model(args, vocab_size):
 
 def train(args):
     """Train within the budget, evaluating and checkpointing every eval_interval steps; returns (model, history, chars, val)."""
-    tune_malloc()
+    # why: keep freed memory in the process, so each step's large temporaries are not page-faulted in again
+    keep_freed_memory()
     ag.manual_seed(args.seed)
     train_ids, val_ids, chars = load_text(args)
     model = make_model(args, len(chars))
