@@ -161,8 +161,14 @@ class PackedSelfAttention(Function):
         dp = xp.matmul(g, xp.swapaxes(v, -1, -2))
         if drop is not None:
             dp = dp * drop
-        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
-        ds = ds * scale
+        if isinstance(dp, Tensor):
+            ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True)) * scale
+        else:
+            # why: the same formula in place on dp (no three extra (B, nh, T, T) temporaries)
+            ds = dp
+            ds -= xp.einsum("...i,...i->...", dp, p)[..., None]
+            ds *= p
+            ds *= scale
         grad_q = xp.matmul(ds, k)
         grad_k = xp.matmul(xp.swapaxes(ds, -1, -2), q)
         if isinstance(grad_q, Tensor):
@@ -196,7 +202,7 @@ def _normalise(x, eps):
 def _normalise_array(x, eps):
     """_normalise on an array with one full-size temporary: xc is normalised in place, var via einsum."""
     n = x.shape[-1]
-    xc = x - x.mean(axis=-1, keepdims=True)
+    xc = x - xp.matmul(x, xp.full(n, 1 / n, dtype=x.dtype))[..., None]   # row means as one BLAS gemv
     var = xp.einsum("...i,...i->...", xc, xc)[..., None]
     var /= n
     var += eps
@@ -238,7 +244,7 @@ class LayerNormLastDim(Function):
             g = grad * weight if weight is not None else grad.copy()
             gx = xp.einsum("...i,...i->...", g, xhat)[..., None]
             gx /= n
-            gm = g.mean(axis=-1, keepdims=True)
+            gm = xp.matmul(g, xp.full(n, 1 / n, dtype=g.dtype))[..., None]
             t = xhat * gx
             g -= t
             g -= gm
@@ -248,7 +254,10 @@ class LayerNormLastDim(Function):
             g = grad * weight if weight is not None else grad
             grad_x = rstd * (g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True))
         if need_w:
-            grad_w = (grad * xhat).reshape((-1, grad.shape[-1])).sum(axis=0)
+            if isinstance(grad, Tensor) or isinstance(xhat, Tensor):
+                grad_w = (grad * xhat).reshape((-1, grad.shape[-1])).sum(axis=0)
+            else:
+                grad_w = xp.einsum("ni,ni->i", grad.reshape((-1, grad.shape[-1])), xhat.reshape((-1, grad.shape[-1])))
         if need_b:
             grad_b = grad.reshape((-1, grad.shape[-1])).sum(axis=0)
         return grad_x, grad_w, grad_b, None
