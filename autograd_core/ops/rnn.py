@@ -2,11 +2,11 @@
 
 Gate layouts follow PyTorch: an LSTM's gates (..., 4H) are i, f, g, o; a GRU's (..., 3H) are r, z, n.
 
-The sequence primitives run one layer in one direction over all time steps: their input is the
-input projection of every step, computed before the loop by one matmul (x @ W_ih.T + b), and their
-loop does one (B, H) @ (H, G) matmul and a few elementwise ops per step in NumPy, with no graph node
-per step. Their backward is backprop through time in one loop, and W_hh's gradient comes out of ONE
-matmul over all steps after it.
+The sequence primitives run one layer in one direction over all time steps with no graph node per
+step: the input projections of every step come from ONE matmul before the loop (inside LSTMLayer;
+passed in as `xproj` to GRUSequence and RNNSequence), each step is one (H -> G) matmul plus a few
+elementwise NumPy ops, and backward is backprop through time in one loop, after which each weight's
+gradient comes out of ONE matmul over all steps.
 
 Gradients of gradients (create_graph): saved activations are constants of an ordinary backward; when
 backward runs on Tensors, each backward recomputes the step values from its saved inputs and outputs
@@ -259,7 +259,11 @@ class LSTMLayer(Function):
 
 
 def _lstm_sequence_graph(xproj, h0, c0, w_hh, out, grad_out, grad_cn, bf, rev):
-    """LSTMLayer's backward from the input projections on as differentiable operations (create_graph): recompute, then BPTT."""
+    """LSTMLayer's backward from the input projections on, as differentiable operations (create_graph).
+
+    Recomputes every step's gates from xproj and the saved outputs, then runs BPTT on Tensors; returns
+    (grad_xproj, grad_h0, grad_c0, grad_w_hh, None, None).
+    """
     T, H = xproj.shape[1 if bf else 0], h0.shape[-1]
     order = list(_order(T, rev))
     cache, h, c = [], h0, c0
