@@ -155,7 +155,8 @@ class MultiheadAttention(Module):
     value, key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
     is_causal=False) -> (output, weights averaged over heads (N, L, S), or per head (N, H, L, S),
     or None). Bool masks: True = NOT allowed to attend (PyTorch's MHA convention; sdpa's is the
-    opposite). A query whose keys are all masked gets zeros (PyTorch gives NaN here).
+    opposite). A query whose keys are all masked gets zeros (PyTorch gives NaN here). is_causal=True
+    with no attn_mask applies the causal mask (PyTorch asks for the mask as well); with a mask it is a hint.
     bias_k, bias_v and add_zero_attn are not supported.
     """
 

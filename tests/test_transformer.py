@@ -372,3 +372,16 @@ def test_gpt_dropout_trains_and_eval_is_deterministic():
     assert all(p.grad is not None for p in model.parameters())
     model.eval()
     np.testing.assert_array_equal(model(idx)[0].detach().numpy(), model(idx)[0].detach().numpy())
+
+
+def test_mha_kdim_vdim_matches_torch():
+    torch = pytest.importorskip("torch")
+    ag.manual_seed(4)
+    ours = nn.MultiheadAttention(8, 2, kdim=5, vdim=3)
+    theirs = _to_torch(torch, torch.nn.MultiheadAttention(8, 2, kdim=5, vdim=3), ours)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    q, k, v = _x(4, 2, 8), _x(6, 2, 5, seed=1), _x(6, 2, 3, seed=2)
+    o, w = ours(q, k, v)
+    to, tw = theirs(*(torch.tensor(t.numpy()) for t in (q, k, v)))
+    np.testing.assert_allclose(o.detach().numpy(), to.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-4, atol=1e-5)
