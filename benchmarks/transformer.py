@@ -4,7 +4,6 @@ Ours is nn.models.GPT; PyTorch's is the same architecture written with torch.nn 
 names), loaded with our initial weights, so both start identical. Peak memory of our step is measured
 with tracemalloc (NumPy reports its array allocations to it) by `python -m benchmarks.transformer`.
 """
-import math
 
 import numpy as np
 
@@ -127,4 +126,4 @@ if __name__ == "__main__":
     probs = 4 * s["batch"] * s["n_head"] * s["block_size"] ** 2 * 4
     print(f"gpt step peak memory (tracemalloc, above the model/optimizer state): {peak_memory() / 2**20:.1f} MiB; "
           f"attention probabilities kept for backward: {probs / 2**20:.1f} MiB over {s['n_layer']} layers "
-          f"(one (B, nh, T, T) float32 array each, {math.prod((s['batch'], s['n_head'], s['block_size'], s['block_size'])) * 4 / 2**20:.2f} MiB)")
+          f"(one (B, nh, T, T) float32 array each, {probs / s['n_layer'] / 2**20:.2f} MiB)")

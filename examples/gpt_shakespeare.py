@@ -1,4 +1,4 @@
-"""A character-level GPT on Tiny Shakespeare: train, report validation loss, sample text, plot loss curves and attention.
+"""A character-level GPT on Tiny Shakespeare: train, validate, sample, plot loss curves and attention.
 
     python examples/gpt_shakespeare.py --data ../shared/data --minutes 15     # val loss <= 1.75 on 2 cores
     python examples/gpt_shakespeare.py --resume --minutes 5                    # continue from the checkpoint
@@ -119,7 +119,10 @@ def make_model(args, vocab_size):
 
 
 def train(args):
-    """Train within the budget, evaluating and checkpointing every eval_interval steps; returns (model, history, chars, val)."""
+    """Train within the budget, evaluating and checkpointing every eval_interval steps.
+
+    Returns (model, history, chars, validation ids).
+    """
     # why: keep freed memory in the process, so each step's large temporaries are not page-faulted in again
     keep_freed_memory()
     ag.manual_seed(args.seed)

@@ -27,7 +27,7 @@ __all__ = ["GPTConfig", "GPT", "Block", "CausalSelfAttention"]
 
 @dataclass
 class GPTConfig:
-    """GPT hyper-parameters (nanoGPT's names). post_ln=True gives the original GPT-1 block order (the course's figure)."""
+    """GPT hyper-parameters (nanoGPT's names); post_ln=True gives GPT-1's block order (the course's figure)."""
     block_size: int = 64        # the longest context (positions) the model sees
     vocab_size: int = 65
     n_layer: int = 4
@@ -65,7 +65,7 @@ class CausalSelfAttention(Module):
         self.attention = None
 
     def forward(self, x, B=None, T=None):
-        """x (B, T, C), or (B * T, C) with B and T given (GPT keeps its residual stream 2-D: one BLAS call per Linear)."""
+        """x (B, T, C), or (B * T, C) with B and T given (GPT keeps its residual stream 2-D)."""
         flat = x.ndim == 2
         if not flat:
             B, T, _ = x.shape
@@ -105,7 +105,7 @@ class MLP(Module):
 
 
 class Block(Module):
-    """One transformer block: pre-LN x + attn(ln_1(x)), x + mlp(ln_2(x)); or post-LN ln_1(x + attn(x)), ln_2(x + mlp(x))."""
+    """A transformer block: pre-LN x + attn(ln_1(x)), x + mlp(ln_2(x)); post-LN ln_1(x + attn(x)), ln_2(x + mlp(x))."""
 
     def __init__(self, config):
         super().__init__()

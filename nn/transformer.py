@@ -1,4 +1,4 @@
-"""Attention and transformer layers: MultiheadAttention, encoder/decoder layers and stacks, Transformer, positional encodings.
+"""Attention and transformer layers: MultiheadAttention, encoder/decoder layers, Transformer, positional encodings.
 
 Parameter names, shapes, defaults and call signatures follow PyTorch (so state_dicts map one to one);
 the attention itself is the fused primitive of autograd_core/ops/attention.py.
@@ -40,7 +40,7 @@ def _mask_array(m, what, name):
 
 
 def _merge_masks(attn_mask, key_padding_mask, N, H, L, S, dtype, is_causal, what):
-    """PyTorch's MHA masks (True = blocked; float added) as the sdpa arguments (float mask, bool keep), shaped (N, H, L, S)."""
+    """PyTorch's MHA masks (True = blocked; float added) as sdpa's (float mask, bool keep), shaped (N, H, L, S)."""
     add, blocked = None, None
     if attn_mask is None and is_causal:
         blocked = ~_attn._causal_keep(L, S)
@@ -338,7 +338,10 @@ def _clones(module, n):
 
 
 class TransformerEncoder(Module):
-    """num_layers deep copies of encoder_layer, then an optional norm. forward(src, mask=None, src_key_padding_mask=None, is_causal=None)."""
+    """num_layers deep copies of encoder_layer, then an optional norm.
+
+    forward(src, mask=None, src_key_padding_mask=None, is_causal=None).
+    """
 
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
         super().__init__()

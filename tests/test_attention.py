@@ -1,4 +1,4 @@
-"""F.scaled_dot_product_attention: values vs a NumPy reference (masks, causal, scale, fully masked rows), gradients, errors."""
+"""F.scaled_dot_product_attention: values vs NumPy (masks, causal, scale, fully masked rows), gradients, errors."""
 import math
 
 import numpy as np

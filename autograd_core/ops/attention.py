@@ -218,7 +218,8 @@ class LayerNormLastDim(Function):
     why: speed -- one node instead of nine on a path every transformer block takes twice; the
     backward is the closed form grad_x = rstd (g - mean(g) - x̂ mean(g x̂)) with g = grad * weight.
     """
-    formula = "g = grad * w; grad_x = rstd * (g - mean(g) - x̂ * mean(g * x̂)); grad_w = sum(grad * x̂); grad_b = sum(grad)"
+    formula = ("g = grad * w; grad_x = rstd * (g - mean(g) - x̂ * mean(g * x̂)); "
+               "grad_w = sum(grad * x̂); grad_b = sum(grad)")
     _array_forward = True
 
     @staticmethod
