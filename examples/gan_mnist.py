@@ -53,7 +53,7 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--latent", type=int, default=64, help="size of the noise z ~ N(0, I)")
     p.add_argument("--hidden", type=int, default=256, help="mlp width (G: z-h-2h-784, D: 784-2h-h-1)")
-    p.add_argument("--dropout", type=float, default=0.0, help="mlp: dropout before each hidden layer of D")
+    p.add_argument("--dropout", type=float, default=0.0, help="mlp: dropout after each hidden activation of D")
     p.add_argument("--channels", type=int, default=32, help="dcgan channels at 14x14 (twice that at 7x7)")
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--beta1", type=float, default=0.5)

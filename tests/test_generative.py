@@ -301,7 +301,7 @@ def test_tile_lays_images_out_row_by_row():
 def test_scorer_on_real_test_digits(tmp_path):
     """The CNN scorer trained inside the test (5,000 images, 4 epochs, seed 0): real digits score high.
 
-    Measured: confidence 0.97, diversity 2.300 nats (ln 10 = 2.303); accuracy 97%.
+    Measured: confidence 0.960, diversity 2.299 nats (ln 10 = 2.303); uniform noise: 0.52 and 0.74.
     """
     (train_x, train_y), (test_x, test_y) = gen.load_mnist_pm1(SHARED_DATA)
     cache = str(tmp_path / "scorer.ag")
@@ -316,7 +316,7 @@ def test_scorer_on_real_test_digits(tmp_path):
     # and it is a judge: pure noise is not a confident digit collection
     noise = ag.rand(1000, 1, 28, 28, generator=ag.Generator().manual_seed(0)) * 2 - 1
     n_conf, n_div, _ = gen.score(scorer, noise)
-    assert n_div < 1.0 or n_conf < 0.8, (n_conf, n_div)
+    assert n_div < 1.5 and n_conf < 0.8, (n_conf, n_div)
 
 
 # ---- smoke runs of the scripts ---------------------------------------------------------------------
