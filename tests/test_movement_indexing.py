@@ -221,6 +221,19 @@ def test_repeated_indices_scatter_add():
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 0.0, 1.0])
 
 
+@pytest.mark.parametrize("index_shape", [(200,), (8, 25), (40,)])
+def test_row_gather_gradient_sums_repeats(index_shape):
+    """x[int_array] with many repeats and negative ids (the embedding lookup's sorted-rows path)."""
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((7, 3, 2)), requires_grad=True)
+    idx = rng.integers(-7, 7, index_shape)
+    up = rng.standard_normal(index_shape + (3, 2))
+    (x[ag.tensor(idx)] * ag.tensor(up)).sum().backward()
+    want = np.zeros((7, 3, 2))
+    np.add.at(want, idx % 7, up)
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12, atol=1e-12)
+
+
 def test_repeated_indices_second_derivative():
     x = ag.tensor([1.0, 2.0, 3.0], dtype=ag.float64, requires_grad=True)
     y = (x[[0, 0, 1]] ** 3).sum()

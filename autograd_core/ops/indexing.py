@@ -113,6 +113,8 @@ class IndexAdd(Function):
         out = xp.zeros(shape, g.dtype)
         if basic:
             out[index] = g  # why: a basic index never repeats an element, and plain assignment is fast
+        elif _is_row_gather(index, g):
+            _add_rows(out, index[0], g)
         else:
             xp.add.at(out, index, g)
         return out
@@ -152,6 +154,26 @@ class IndexPut(Function):
                 # why: NumPy lets a value with extra leading 1s fill a smaller slot; graph.py sums the rest
                 grad_value = grad_value.reshape((1,) * extra + tuple(grad_value.shape))
         return grad_x, None, grad_value
+
+
+def _is_row_gather(index, g):
+    """True for x[int_array] (an embedding lookup): one integer array over the first axis, whole rows."""
+    return (len(index) == 2 and index[1] is Ellipsis and isinstance(index[0], xp.ndarray)
+            and index[0].dtype.kind in "iu" and index[0].size >= 32 and g.ndim > index[0].ndim)
+
+
+def _add_rows(out, rows, g):
+    """out[rows[i]] += g[i] for every i, repeats summed: the gradient of an embedding lookup.
+
+    why: np.add.at walks element by element (about 3x slower here); sorting the row ids once and
+    summing each run of equal ids with np.add.reduceat works on whole rows.
+    """
+    rows = rows.reshape(-1) % out.shape[0]
+    g = g.reshape((rows.size,) + out.shape[1:])
+    order = xp.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    starts = xp.flatnonzero(xp.concatenate(([True], sorted_rows[1:] != sorted_rows[:-1])))
+    out[sorted_rows[starts]] += xp.add.reduceat(g[order], starts, axis=0)
 
 
 def _index_add(grad, shape, index, basic):
