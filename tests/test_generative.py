@@ -1,5 +1,4 @@
 """The generative examples: GAN steps, the WGAN-GP penalty, the VAE loss, the sample scorer, and smoke runs."""
-import argparse
 import importlib.util
 import math
 import os
@@ -10,7 +9,6 @@ import pytest
 import autograd_core as ag
 import nn
 import nn.functional as F
-import optim
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.path.join(ROOT, "..", "shared", "data")
@@ -194,7 +192,7 @@ def test_gradient_penalty_agrees_with_pytorch():
     ours = gan.gradient_penalty(lambda x: F.leaky_relu(x @ ours_w0.T, 0.2) @ ag.tensor(w1).T,
                                 ag.tensor(real), ag.tensor(fake), eps)
     ours.backward()
-    e = ag.Generator().manual_seed(0)._np.random(4)[:, None]   # the same draw as ag.rand(4, 1, generator=...)
+    e = ag.rand(4, 1, dtype=ag.float64, generator=ag.Generator().manual_seed(0)).numpy()   # the penalty's draw
     tw0 = torch.tensor(w0, requires_grad=True)
     x_hat = (torch.tensor(e * real + (1 - e) * fake)).requires_grad_()
     (g,) = torch.autograd.grad((torch.nn.functional.leaky_relu(x_hat @ tw0.T, 0.2) @ torch.tensor(w1).T).sum(),
