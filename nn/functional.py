@@ -224,11 +224,39 @@ def linear(input, weight, bias=None):
         raise ValueError(f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} features "
                          f"in its last dim, but weight of shape {weight.shape} expects {in_w}")
     if weight.ndim == 2 and input.dtype == weight.dtype and (bias is None or bias.shape == weight.shape[:1]):
+        lookup = _fresh_lookup(input)
+        if lookup is not None:
+            # why: a linear map of an embedding lookup is the lookup of the linear map of the table, and
+            # the table has far fewer rows (a char-level model: 65 rows instead of batch x time positions)
+            table, ids = lookup
+            return _nn.Affine.apply(table, weight, bias)[ids]
         return _nn.Affine.apply(input, weight, bias)
     out = input.matmul(weight.t() if weight.ndim == 2 else weight)
     if bias is not None:
         out = out + bias
     return out
+
+
+def _remember_lookup(out, table, ids):
+    """Mark out = table[ids] for F.linear, which may then project the table instead of the looked-up rows."""
+    out._lookup = (table, ids.copy(), out._vc[0], table._vc[0])
+    return out
+
+
+def _fresh_lookup(input):
+    """(table, ids) when input is F.embedding's table[ids], unchanged since, with fewer table rows than lookups.
+
+    Not when the lookup's own gradient is watched (hooks, retain_grad): it would then miss this use.
+    """
+    src = input.__dict__.get("_lookup")
+    if src is None:
+        return None
+    table, ids, version, table_version = src
+    if input._vc[0] != version or table._vc[0] != table_version or 2 * table.shape[0] > ids.size:
+        return None
+    if input.grad_fn is not None and not input.grad_fn._simple:
+        return None
+    return table, ids
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -287,8 +315,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     out = weight[idx]
     if padding_idx is not None and (idx % num == padding_idx).any():
         pad_rows = ag.from_numpy((idx % num == padding_idx)[..., None])
-        out = ag.where(pad_rows, out.detach(), out)
-    return out
+        return ag.where(pad_rows, out.detach(), out)
+    return _remember_lookup(out, weight, idx)
 
 
 def one_hot(tensor, num_classes=-1):

@@ -3,7 +3,7 @@
 Parameter names, shapes, gate order and default initialisation are PyTorch's, so a state_dict moves
 between the two libraries unchanged. Each layer and direction computes the input projections of all
 time steps in ONE matmul before the time loop; the loop itself is one fused primitive
-(`autograd_core.ops.rnn.LSTMLayer`, `GRUSequence`, `RNNSequence`).
+(`autograd_core.ops.rnn.LSTMSequence`, `GRUSequence`, `RNNSequence`).
 """
 import math
 import numbers
@@ -179,18 +179,14 @@ class RNNBase(Module):
                 h_init = zeros if h0 is None else h0[idx]
                 bias = b_ih if self.mode == "GRU" or b_ih is None else b_ih + b_hh
                 rev = bool(d)
+                # why: one matmul for every time step's input projection, before the time loop (and
+                # F.linear projects the embedding table instead when layer_in is a fresh lookup)
+                xproj = F.linear(layer_in, w_ih, bias)
                 if lstm:
-                    # LSTMLayer makes every step's input projection in one matmul itself (gate-major)
                     c_init = zeros if c0 is None else c0[idx]
-                    out, c_last = _rnn.LSTMLayer.apply(layer_in, w_ih, w_hh, bias, h_init, c_init, bf, rev)
+                    out, c_last = _rnn.LSTMSequence.apply(xproj, w_hh, h_init, c_init, bf, rev)
                     c_n.append(c_last)
-                    h_n.append(out[:, 0 if rev else T - 1] if bf else out[0 if rev else T - 1])
-                    outs.append(out)
-                    continue
-                # why: one matmul for every time step's input projection, before the time loop
-                f_in = layer_in.shape[-1]
-                xproj = F.linear(layer_in.reshape(-1, f_in), w_ih, bias).reshape(*layer_in.shape[:2], -1)
-                if self.mode == "GRU":
+                elif self.mode == "GRU":
                     out = _rnn.GRUSequence.apply(xproj, h_init, w_hh, b_hh, bf, rev)
                 else:
                     out = _rnn.RNNSequence.apply(xproj, h_init, w_hh, "tanh" if self.mode == "RNN_TANH" else "relu",

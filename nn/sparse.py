@@ -4,6 +4,7 @@ import numpy as np
 import autograd_core as ag
 from autograd_core.dtypes import check_device
 
+from . import functional as F
 from . import init
 from .module import Module, Parameter
 
@@ -78,8 +79,8 @@ class Embedding(Module):
             pad = (idx == self.padding_idx)[..., None]
             if pad.any():
                 # why: the same values, but positions reading the padding row pass no gradient to it
-                out = ag.where(ag.from_numpy(pad), out.detach(), out)
-        return out
+                return ag.where(ag.from_numpy(pad), out.detach(), out)
+        return F._remember_lookup(out, self.weight, idx)
 
     def _renorm(self, idx):
         rows = np.unique(idx)

@@ -456,3 +456,55 @@ def test_batch_norm1d_running_stats_match_torch():
     a = rng.normal(size=(2, 3))
     np.testing.assert_allclose(ours(ag.tensor(a)).detach().numpy(), theirs(torch.tensor(a)).detach().numpy(),
                                rtol=1e-7)
+
+
+# ---- linear of an embedding lookup (F.linear projects the table instead of the looked-up rows) ----
+
+def _lookup_case(seed=0):
+    rng = np.random.default_rng(seed)
+    emb = nn.Embedding(5, 4).double()
+    lin = nn.Linear(4, 3).double()
+    ids = ag.tensor(rng.integers(0, 5, (6, 7)))
+    return emb, lin, ids
+
+
+def _grads(*modules):
+    return [p.grad.numpy().copy() for m in modules for p in m.parameters()]
+
+
+@pytest.mark.parametrize("layer", ["functional", "module"])
+def test_linear_of_lookup_matches_the_plain_product(layer):
+    emb, lin, ids = _lookup_case()
+    x = F.embedding(ids, emb.weight) if layer == "functional" else emb(ids)
+    assert "_lookup" in x.__dict__  # the fast path is taken ...
+    y = lin(x)
+    want = x.detach().numpy() @ lin.weight.detach().numpy().T + lin.bias.detach().numpy()
+    np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-12)
+    (y * y).sum().backward()
+    fast = _grads(emb, lin)
+    for p in list(emb.parameters()) + list(lin.parameters()):
+        p.grad = None
+    x2 = emb.weight[ids.numpy()]  # ... and a plain index is not marked, so this is the ordinary product
+    assert "_lookup" not in x2.__dict__
+    y2 = lin(x2)
+    (y2 * y2).sum().backward()
+    for a, b in zip(fast, _grads(emb, lin)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_linear_of_lookup_after_an_inplace_write_uses_the_written_values():
+    emb, lin, ids = _lookup_case()
+    x = emb(ids)
+    with ag.no_grad():
+        x[0, 0] = 100.0
+    y = lin(x)
+    want = x.detach().numpy() @ lin.weight.detach().numpy().T + lin.bias.detach().numpy()
+    np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-12)
+
+
+def test_linear_of_lookup_keeps_the_lookups_own_gradient_when_retained():
+    emb, lin, ids = _lookup_case()
+    x = emb(ids)
+    x.retain_grad()
+    lin(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to(lin.weight.detach().numpy().sum(0), x.shape))

@@ -165,15 +165,29 @@ def _is_row_gather(index, g):
 def _add_rows(out, rows, g):
     """out[rows[i]] += g[i] for every i, repeats summed: the gradient of an embedding lookup.
 
-    why: np.add.at walks element by element (about 3x slower here); sorting the row ids once and
-    summing each run of equal ids with np.add.reduceat works on whole rows.
+    why: np.add.at walks element by element. A small table (a character vocabulary) takes the sum as
+    one matmul, one_hot(rows)^T @ g, which also reads a transposed g without copying it; a large one
+    sorts the row ids once and sums each run of equal ids with np.add.reduceat, whole rows at a time.
     """
-    rows = rows.reshape(-1) % out.shape[0]
-    g = g.reshape((rows.size,) + out.shape[1:])
+    n, lead = out.shape[0], rows.ndim
+    # why: g is often a transposed view (a fused backward's output); visiting its positions in memory
+    # order lets the reshape below stay a view instead of a slow transposing copy (the sum ignores order)
+    perm = sorted(range(lead), key=lambda a: -g.strides[a])
+    rows = rows.transpose(perm).reshape(-1) % n
+    g = g.transpose(perm + list(range(lead, g.ndim))).reshape((rows.size, -1))
+    flat = out.reshape((n, -1))
+    if n <= _ONE_HOT_ROWS:
+        one_hot = xp.zeros((n, rows.size), dtype=g.dtype)
+        one_hot[rows, xp.arange(rows.size)] = 1
+        flat += xp.matmul(one_hot, g)
+        return
     order = xp.argsort(rows, kind="stable")
     sorted_rows = rows[order]
     starts = xp.flatnonzero(xp.concatenate(([True], sorted_rows[1:] != sorted_rows[:-1])))
-    out[sorted_rows[starts]] += xp.add.reduceat(g[order], starts, axis=0)
+    flat[sorted_rows[starts]] += xp.add.reduceat(g[order], starts, axis=0)
+
+
+_ONE_HOT_ROWS = 256  # up to this many table rows the one-hot matmul beats sorting (measured at 2048 x 1024)
 
 
 def _index_add(grad, shape, index, basic):

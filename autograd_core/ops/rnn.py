@@ -3,8 +3,8 @@
 Gate layouts follow PyTorch: an LSTM's gates (..., 4H) are i, f, g, o; a GRU's (..., 3H) are r, z, n.
 
 The sequence primitives run one layer in one direction over all time steps with no graph node per
-step: the input projections of every step come from ONE matmul before the loop (inside LSTMLayer;
-passed in as `xproj` to GRUSequence and RNNSequence), each step is one (H -> G) matmul plus a few
+step: the input projections of every step come from ONE matmul before the loop (passed in as
+`xproj` to LSTMSequence, GRUSequence and RNNSequence), each step is one (H -> G) matmul plus a few
 elementwise NumPy ops, and backward is backprop through time in one loop, after which each weight's
 gradient comes out of ONE matmul over all steps.
 
@@ -160,37 +160,32 @@ class LSTMCell(Function):
         return xp.concatenate(parts, axis=-1), grad_c_prev
 
 
-class LSTMLayer(Function):
-    """A whole LSTM layer in one direction: (x, w_ih, w_hh, bias, h0, c0) -> (output, c_n).
+class LSTMSequence(Function):
+    """A whole LSTM layer in one direction from its input projections: (xproj, w_hh, h0, c0) -> (output, c_n).
 
-    x: (T, B, F) (or (B, T, F) with batch_first); w_ih: (4H, F); w_hh: (4H, H); bias: (4H,)
-    (= b_ih + b_hh) or None; h0, c0: (B, H). output: every step's h, laid out like x; c_n: the last
-    cell state (h_n is output's last step). reverse runs the steps from T-1 down to 0 (the backward
-    direction of a bidirectional layer; output[t] stays at position t).
-    why: speed -- the input projections of all steps are ONE matmul before the loop, and each step is
-    one matmul plus in-place elementwise ops, with no graph node per step; backward is one loop and
-    the weights' gradients are one matmul each over all steps. Everything is kept gate-major
-    ((4H, B) per step): OpenBLAS computes W_hh (4H, H) @ h^T (H, B) about 1.6x faster than
-    h (B, H) @ W_hh^T for B = 32, each gate is a block of rows, and no step needs a transpose.
+    xproj: (T, B, 4H) (or (B, T, 4H) with batch_first) = x W_ih^T + b_ih + b_hh for every step, made
+    by the caller in ONE matmul before the loop (nn.LSTM uses F.linear, which also projects an
+    embedding table instead of the looked-up sequence when that is cheaper); w_hh: (4H, H); h0, c0:
+    (B, H). output: every step's h, laid out like xproj; c_n: the last cell state (h_n is output's
+    last step). reverse runs the steps from T-1 down to 0 (the backward direction of a bidirectional
+    layer; output[t] stays at position t).
+    why: speed -- each step is one matmul plus in-place elementwise ops, with no graph node per step;
+    backward is one loop and W_hh's gradient is one matmul over all steps. Everything is kept
+    gate-major ((4H, B) per step): OpenBLAS computes W_hh (4H, H) @ h^T (H, B) about 1.6x faster
+    than h (B, H) @ W_hh^T for B = 32, each gate is a block of rows, and no step needs a transpose.
     """
     formula = ("per step, last to first: d[t] = LSTMCell backward of (grad_out[t] + d[t+1] @ w_hh); "
-               "grad_x = d @ w_ih; grad_w_ih = sum_t d[t].T @ x[t]; grad_w_hh = sum_t d[t].T @ h[t-1]; "
-               "grad_bias = sum d")
+               "grad_xproj = d; grad_w_hh = sum_t d[t].T @ h[t-1]")
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, x, w_ih, w_hh, bias, h0, c0, batch_first=False, reverse=False):
-        x_tm = xp.ascontiguousarray(xp.swapaxes(x, 0, 1) if batch_first else x)  # (T, B, F), time-major
-        T, B, F = x_tm.shape
+    def forward(ctx, xproj, w_hh, h0, c0, batch_first=False, reverse=False):
+        T, B = (xproj.shape[1], xproj.shape[0]) if batch_first else xproj.shape[:2]
         H = h0.shape[1]
-        dt = x.dtype
+        dt = xproj.dtype
         ctx.batch_first, ctx.reverse = batch_first, reverse
-        proj = xp.matmul(w_ih, x_tm.reshape((T * B, F)).T)  # (4H, T*B): every step's x W_ih^T, gate-major
-        if bias is not None:
-            proj += bias[:, None]
-        proj = proj.reshape((4 * H, T, B))
-        # why: each step's activations get a contiguous (4H, B) block: NumPy's elementwise loops on
-        # proj[:, t] (rows of B floats, strided) run about 3x slower
+        # why: each step's activations fill a contiguous (4H, B) block: NumPy's elementwise loops on
+        # strided rows of B floats run about 3x slower (and a step's block transposes in cache)
         acts = xp.empty((T, 4 * H, B), dt)
         prev = xp.empty((H, T, B), dt)       # the h each step started from (for W_hh's gradient)
         cs = xp.empty((T, H, B), dt)
@@ -201,7 +196,7 @@ class LSTMLayer(Function):
             prev[:, t] = h
             a = acts[t]
             xp.matmul(w_hh, h, out=a)
-            a += proj[:, t]
+            a += _at(xproj, t, batch_first).T
             i, f, g, o = _lstm_acts_(a, H)
             c_t = cs[t]
             xp.multiply(f, c, out=c_t)
@@ -210,26 +205,22 @@ class LSTMLayer(Function):
             h = o * tcs[t]
             _at(out, t, batch_first)[...] = h.T
             c = c_t
-        ctx.save_for_backward(x, w_ih, w_hh, bias, h0, c0, out, x_tm, acts, prev, cs, tcs)
+        ctx.save_for_backward(xproj, w_hh, h0, c0, out, acts, prev, cs, tcs)
         return out, xp.ascontiguousarray(c.T)
 
     @staticmethod
     def backward(ctx, grad_out, grad_cn):
-        x, w_ih, w_hh, bias, h0, c0, out, x_tm, acts, prev, cs, tcs = ctx.saved_tensors
+        xproj, w_hh, h0, c0, out, acts, prev, cs, tcs = ctx.saved_tensors
         bf, rev = ctx.batch_first, ctx.reverse
-        need_x, need_wi, need_wh, need_b, need_h0, need_c0 = ctx.needs_input_grad[:6]
-        if _is_graph(x, w_ih, w_hh, bias, h0, c0, out, grad_out, grad_cn):
-            xproj = xp.matmul(x, xp.swapaxes(w_ih, 0, 1))
-            if bias is not None:
-                xproj = xproj + bias
+        need_x, need_wh, need_h0, need_c0 = ctx.needs_input_grad[:4]
+        if _is_graph(xproj, w_hh, h0, c0, out, grad_out, grad_cn):
             d, grad_h0, grad_c0, grad_wh, _, _ = _lstm_sequence_graph(xproj, h0, c0, w_hh, out, grad_out, grad_cn,
                                                                       bf, rev)
-            grad_b = d.reshape((-1, d.shape[-1])).sum(axis=0) if bias is not None else None
-            return xp.matmul(d, w_ih), _w_grad(d, x), grad_wh, grad_b, grad_h0, grad_c0, None, None
-        T, B, F = x_tm.shape
-        H = h0.shape[1]
-        d = xp.empty((4 * H, T, B), x.dtype)   # the gates' gradients, gate-major like acts
-        grad_h = None                          # (H, B): what step t's h receives from step t+1
+            return d, grad_wh, grad_h0, grad_c0, None, None
+        T, H = acts.shape[0], h0.shape[1]
+        B = acts.shape[2]
+        d = xp.empty((4 * H, T, B), acts.dtype)   # the gates' gradients, gate-major like acts
+        grad_h = None                             # (H, B): what step t's h receives from step t+1
         grad_c = grad_cn.T
         c0_t = c0.T
         order = list(_order(T, rev))
@@ -247,19 +238,16 @@ class LSTMLayer(Function):
         d2 = d.reshape((4 * H, T * B))
         grad_x = None
         if need_x:
-            grad_x = xp.matmul(d2.T, w_ih).reshape((T, B, F))
-            if bf:
-                grad_x = xp.ascontiguousarray(xp.swapaxes(grad_x, 0, 1))
+            # a transposed view of d (no copy): the projection's backward matmuls take it as it is
+            grad_x = d.transpose(2, 1, 0) if bf else d.transpose(1, 2, 0)
         return (grad_x,
-                xp.matmul(d2, x_tm.reshape((T * B, F))) if need_wi else None,
                 xp.matmul(d2, prev.reshape((H, T * B)).T) if need_wh else None,
-                d2.sum(axis=1) if need_b else None,
                 xp.ascontiguousarray(grad_h.T) if need_h0 else None,
                 xp.ascontiguousarray(grad_c.T) if need_c0 else None, None, None)
 
 
 def _lstm_sequence_graph(xproj, h0, c0, w_hh, out, grad_out, grad_cn, bf, rev):
-    """LSTMLayer's backward from the input projections on, as differentiable operations (create_graph).
+    """LSTMSequence's backward, as differentiable operations (create_graph).
 
     Recomputes every step's gates from xproj and the saved outputs, then runs BPTT on Tensors; returns
     (grad_xproj, grad_h0, grad_c0, grad_w_hh, None, None).
