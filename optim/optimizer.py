@@ -95,8 +95,9 @@ def _foreach(fn, items, foreach, numel):
     NumPy's ufuncs release the GIL, so separate tensors update in parallel; each element's update is
     the same computation either way, so results are bit-identical to the sequential loop.
     """
-    if (foreach is not False and len(items) > 1 and (os.cpu_count() or 1) > 1
-            and numel >= _PARALLEL_MIN_NUMEL):
+    # why numel first: os.cpu_count() is a system call (~10 us), otherwise paid on every small step
+    if (foreach is not False and len(items) > 1 and numel >= _PARALLEL_MIN_NUMEL
+            and (os.cpu_count() or 1) > 1):
         for _ in _pool().map(fn, items):
             pass
     else:

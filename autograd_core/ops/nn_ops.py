@@ -139,6 +139,57 @@ class BinaryCrossEntropy(Function):
         return grad_p, grad_t
 
 
+class BinaryCrossEntropyWithLogits(Function):
+    """(1 - t) x + softplus(-x) elementwise: binary cross-entropy of sigmoid(x) against t, from logits x.
+
+    why: speed and stability -- one node instead of the composite's eight on the path of every GAN and
+    binary-classifier step (about 3% of the `gan` benchmark); softplus(-x) = max(-x, 0) + log1p(e^-|x|)
+    never overflows, and the gradient sigmoid(x) - t is exact at x = 0 too.
+    """
+    formula = "grad_x = grad * (sigmoid(x) - t); grad_t = -grad * x"
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.save_for_backward(x, t)
+        return (1 - t) * x + xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad
+        grad_x = grad_t = None
+        if need_x:
+            # why: exp(-x) overflows to inf for x << 0, and 1/(1+inf) = 0 is the right sigmoid
+            with xp.errstate(over="ignore"):
+                grad_x = grad * (1 / (1 + xp.exp(-x)) - t)
+        if need_t:
+            grad_t = -(grad * x)
+        return grad_x, grad_t
+
+
+class LeakyRelu(Function):
+    """x where x > 0, else negative_slope * x (F.leaky_relu).
+
+    why: speed -- one node instead of three (compare, multiply, where) after every layer of a GAN
+    (about 5% of the `gan` benchmark).
+    """
+    formula = "grad_x = grad where x > 0, else negative_slope * grad"
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        ctx.negative_slope = negative_slope
+        pos = x > 0
+        ctx.save_for_backward(pos)
+        return xp.where(pos, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        pos, = ctx.saved_tensors
+        return xp.where(pos, grad, grad * ctx.negative_slope), None
+
+
 def _as_tensor(x):
     if not isinstance(x, Tensor):
         return Tensor._make(xp.asarray(x))
@@ -158,3 +209,13 @@ def log_softmax(input, axis):
 def binary_cross_entropy(input, target):
     """Unreduced binary cross-entropy of probabilities input against target (same shape)."""
     return BinaryCrossEntropy.apply(_as_tensor(input), target)
+
+
+def binary_cross_entropy_with_logits(input, target):
+    """Unreduced binary cross-entropy of sigmoid(input) against target, from logits."""
+    return BinaryCrossEntropyWithLogits.apply(_as_tensor(input), target)
+
+
+def leaky_relu(input, negative_slope):
+    """input where input > 0, else negative_slope * input."""
+    return LeakyRelu.apply(_as_tensor(input), negative_slope)
