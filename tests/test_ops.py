@@ -336,6 +336,11 @@ ROWS = [
     Row("rnn_sequence_relu", lambda x, h, wh: _rnn.RNNSequence.apply(x, h, wh, "relu", True, False),
         lambda x, h, wh: _rr.rnn_layer(x, h, wh, "relu", True, False), [((2, 3, 2), (2, 2), (2, 2))],
         domain=[(0.2, 1)]),
+    # ---- generative rows (issue 9): the fused GAN hot path ----
+    Row("leaky_relu", lambda a: nn_ops.leaky_relu(a, 0.2), lambda a: np.where(a > 0, a, 0.2 * a), UNARY,
+        avoid=(0.0,)),
+    Row("binary_cross_entropy_with_logits", nn_ops.binary_cross_entropy_with_logits,
+        lambda x, t: (1 - t) * x + np.logaddexp(0, -x), BINARY, domain=[(-4.0, 4.0), (0.0, 1.0)]),
 ]
 
 # recurrent (issue 7): the fused primitives and their step-by-step NumPy references
