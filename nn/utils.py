@@ -23,6 +23,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     arrays = [g.detach().numpy() for g in grads]
     if math.isinf(norm_type):
         total = max(float(np.abs(a).max()) if a.size else 0.0 for a in arrays)
+    elif norm_type == 2.0:
+        # why: a dot product per gradient (BLAS, no float64 copy) -- the common case, every training step
+        total = math.sqrt(sum(float(np.dot(a.ravel(), a.ravel())) for a in arrays))
     else:
         norms = np.array([np.linalg.norm(a.ravel().astype(np.float64), ord=norm_type) for a in arrays])
         total = float(np.linalg.norm(norms, ord=norm_type))
