@@ -191,6 +191,33 @@ def test_conv_transpose2d_is_the_gradient_of_conv2d():
     np.testing.assert_allclose(x.grad.numpy(), gx.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("ws,padding", [((3, 32, 3, 3), 1), ((2, 33, 2, 3), "same"), ((2, 32, 3, 2), 0),
+                                        ((2, 32, 3, 3), (2, 1))])
+def test_stride1_input_gradient_as_a_full_correlation(ws, padding):
+    """Stride-1 convolutions with 32+ input channels take their input gradient as a convolution of grad."""
+    rng = np.random.default_rng(9)
+    x = ag.tensor(_rand(rng, 2, ws[1], 5, 4), requires_grad=True)
+    w = ag.tensor(_rand(rng, *ws), requires_grad=True)
+    assert ag.gradcheck(lambda x, w: F.conv2d(x, w, padding=padding), [x, w])
+    y = F.conv2d(x, w, padding=padding)
+    g = _rand(rng, *y.shape)
+    y.backward(ag.tensor(g))
+    pads = _same_pads(w.detach().numpy(), 1) if padding == "same" else tuple(v for v in _pair(padding) for _ in (0, 1))
+    # <g, conv(x)> is linear in x: its gradient is the loop reference's adjoint, checked by directional sums
+    d = _rand(rng, *x.shape)
+    lhs = (ref_conv2d(x.detach().numpy() + d, w.detach().numpy(), None, (1, 1), pads, (1, 1), 1) * g).sum()
+    rhs = (ref_conv2d(x.detach().numpy(), w.detach().numpy(), None, (1, 1), pads, (1, 1), 1) * g).sum()
+    np.testing.assert_allclose(lhs - rhs, (x.grad.numpy() * d).sum(), rtol=1e-10)
+
+
+def test_conv_transpose2d_stride1_many_channels_matches_loop_reference():
+    rng = np.random.default_rng(10)
+    x, w = _rand(rng, 2, 3, 4, 5), _rand(rng, 3, 32, 3, 2)
+    want = ref_conv_transpose2d(x, w, None, (1, 1), (1, 1), (0, 0), 1, (1, 1))
+    got = F.conv_transpose2d(ag.tensor(x), ag.tensor(w), padding=1)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-10)
+
+
 def test_conv_gradient_of_gradient_through_layers():
     rng = np.random.default_rng(8)
     x = ag.tensor(_rand(rng, 1, 2, 5, 5), requires_grad=True)
