@@ -59,20 +59,28 @@ def save_figure(plt, fig, path, dpi=100):
     return path
 
 
-def load_mnist(data_dir, limit=None, seed=0):
-    """((train x, train y), (test x, test y)): images (N, 1, 28, 28) standardised, labels int64.
+def load_mnist(data_dir, limit=None, seed=0, scale="standardise"):
+    """((train x, train y), (test x, test y)): images (N, 1, 28, 28) float32, labels int64.
 
-    data_dir holds mnist/ (None: $AUTOGRAD_DATA or the official download). One mean and standard
-    deviation, fitted on the training images only, standardise both sets (the course's rule; the same
-    as PyTorch's usual Normalize((0.1307,), (0.3081,)) for MNIST). limit: a random subset of that
-    many training images (the files are sorted by digit, so a prefix would miss classes).
+    data_dir holds mnist/ (None: $AUTOGRAD_DATA or the official download). scale: "standardise"
+    (default) -- one mean and standard deviation, fitted on the training images only, standardise
+    both sets (the course's rule; the same as PyTorch's usual Normalize((0.1307,), (0.3081,)));
+    "tanh" -- pixels mapped to [-1, 1], the range of a Tanh output (GANs); "unit" -- pixels in
+    [0, 1]. limit: a random subset of that many training images (the files are sorted by digit, so
+    a prefix would miss classes).
     """
+    if scale not in ("standardise", "tanh", "unit"):
+        raise ValueError(f"load_mnist: scale must be 'standardise', 'tanh' or 'unit', got {scale!r}")
     root = os.path.join(data_dir, "mnist") if data_dir else None
     train_x, train_y = MNIST(root=root, train=True).as_tensors()
     test_x, test_y = MNIST(root=root, train=False).as_tensors()
     if limit:
         keep = ag.randperm(len(train_y), generator=ag.Generator().manual_seed(seed))[:limit]
         train_x, train_y = train_x[keep], train_y[keep]
+    if scale == "unit":
+        return (train_x, train_y), (test_x, test_y)
+    if scale == "tanh":
+        return (train_x * 2 - 1, train_y), (test_x * 2 - 1, test_y)
     mean, std = train_x.mean().item(), train_x.std().item()
     return ((train_x - mean) / std, train_y), ((test_x - mean) / std, test_y)
 

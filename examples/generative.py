@@ -23,8 +23,8 @@ import autograd_core as ag  # noqa: E402
 import nn  # noqa: E402
 import nn.functional as F  # noqa: E402
 import optim  # noqa: E402
-from common import progress, pyplot, save_figure, say  # noqa: E402
-from nn.data import MNIST, DataLoader, TensorDataset  # noqa: E402
+from common import load_mnist, progress, pyplot, save_figure, say  # noqa: E402
+from nn.data import DataLoader, TensorDataset  # noqa: E402
 
 # bump when the scorer's architecture or recipe changes, so an old cache is not reused
 SCORER_VERSION = 1
@@ -32,19 +32,8 @@ DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "autograd_core")
 
 
 def load_mnist_pm1(data_dir, limit=None, seed=0):
-    """((train x, train y), (test x, test y)): images (N, 1, 28, 28) float32 in [-1, 1], labels int64.
-
-    data_dir holds mnist/ (None: $AUTOGRAD_DATA or the official download). limit: a random subset of
-    that many training images (the files are sorted by digit, so a prefix would miss classes).
-    """
-    root = os.path.join(data_dir, "mnist") if data_dir else None
-    train_x, train_y = MNIST(root=root, train=True).as_tensors()
-    test_x, test_y = MNIST(root=root, train=False).as_tensors()
-    if limit:
-        keep = ag.randperm(len(train_y), generator=ag.Generator().manual_seed(seed))[:limit]
-        train_x, train_y = train_x[keep], train_y[keep]
-    # why: a Tanh output covers [-1, 1], so the data are put on the same scale
-    return (train_x * 2 - 1, train_y), (test_x * 2 - 1, test_y)
+    """MNIST with pixels in [-1, 1] (a Tanh output's range): common.load_mnist(..., scale="tanh")."""
+    return load_mnist(data_dir, limit, seed, scale="tanh")
 
 
 def make_scorer():

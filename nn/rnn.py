@@ -30,6 +30,13 @@ def _check_size(value, name, what, minimum=1):
     return int(value)
 
 
+def _uniform_init(module):
+    """Every parameter of a recurrent layer or cell from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+    stdv = 1.0 / math.sqrt(module.hidden_size)
+    for p in module.parameters():
+        init.uniform_(p, -stdv, stdv)
+
+
 class RNNBase(Module):
     """The multi-layer, optionally bidirectional recurrent layer that RNN, LSTM and GRU specialise.
 
@@ -95,9 +102,7 @@ class RNNBase(Module):
 
     def reset_parameters(self):
         """Re-draw every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) (PyTorch's init)."""
-        stdv = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            init.uniform_(p, -stdv, stdv)
+        _uniform_init(self)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
@@ -293,9 +298,7 @@ class RNNCellBase(Module):
 
     def reset_parameters(self):
         """Re-draw every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) (PyTorch's init)."""
-        stdv = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            init.uniform_(p, -stdv, stdv)
+        _uniform_init(self)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
