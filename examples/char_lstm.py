@@ -161,6 +161,8 @@ def plot_curves(history, path):
 
 def train(args):
     """Train for --minutes (or --max-steps); returns (model, history, chars)."""
+    # why: keep freed memory in the process, so each step's large temporaries are not page-faulted in again
+    ag.backend.keep_freed_memory()
     ag.manual_seed(args.seed)
     text = read_text(args.data_dir, args.limit)
     chars = sorted(set(text))
@@ -197,6 +199,10 @@ def train(args):
     def validate():
         v = evaluate(model, val_data, args.seq_len)
         sec = elapsed + time.perf_counter() - start
+        if not history["val_loss"] or v < min(history["val_loss"]):
+            # early stopping's weights: the lowest validation loss so far (--sample uses them)
+            ag.save({"model": model.state_dict(), "chars": "".join(chars), "step": step, "val_loss": v,
+                     "config": {"embed": args.embed, "hidden": args.hidden}}, os.path.join(args.out, "best.ag"))
         history["val_step"].append(step)
         history["val_sec"].append(sec)
         history["val_loss"].append(v)
@@ -252,7 +258,8 @@ def main(argv=None):
     """Train (or, with --sample, only generate); return the history (with 'sample' and 'figures')."""
     args = parse_args(argv)
     if args.sample:
-        model, ckpt = load_checkpoint(os.path.join(args.out, "checkpoint.ag"))
+        best = os.path.join(args.out, "best.ag")
+        model, ckpt = load_checkpoint(best if os.path.exists(best) else os.path.join(args.out, "checkpoint.ag"))
         text = sample(model, ckpt["chars"], args.sample, args.temperature, args.prime, args.seed)
         print(text)
         return {"sample": text}
@@ -264,6 +271,9 @@ def main(argv=None):
     if history["val_loss"]:
         print(f"final validation loss: {history['val_loss'][-1]:.4f} nats/char after {history['val_step'][-1]} steps "
               f"({history['val_sec'][-1] / 60:.1f} min)")
+        k = int(np.argmin(history["val_loss"]))
+        print(f"best validation loss: {history['val_loss'][k]:.4f} nats/char at step {history['val_step'][k]} "
+              f"({history['val_sec'][k] / 60:.1f} min), weights in {os.path.join(args.out, 'best.ag')}")
     history = dict(history)
     history["sample"] = text
     history["figures"] = [f for f in [plot_curves(history, os.path.join(args.out, "curves.png"))] if f]

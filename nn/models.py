@@ -1,4 +1,4 @@
-"""Classic convolutional networks from the course: LeNet-5, a VGG builder from a configuration, a small ResNet.
+"""Models from the course: LeNet-5, a VGG builder from a configuration, a small ResNet, and (from nn/gpt.py) GPT.
 
 The layers are looked up in `nn` when a model is built, not when this file is imported (it is
 imported at the end of nn/__init__.py), so these models use whatever `nn.Conv2d`, `nn.MaxPool2d`... are.
@@ -163,4 +163,7 @@ class ResNet(nn.Module):
 def resnet_small(num_blocks=(2, 2, 2), num_classes=10, in_channels=1, width=16):
     """A small ResNet of BasicBlocks: (2, 2, 2) with width 16 gives widths 16-32-64 (a ResNet-14 for MNIST/CIFAR)."""
     return ResNet(BasicBlock, num_blocks, num_classes, in_channels, width)
-from .gpt import GPT, GPTConfig  # noqa: E402,F401  (issue 8: the GPT language model, nn.models.GPT)
+
+
+# the GPT language model lives in nn/gpt.py; users look for it here, as nn.models.GPT
+from .gpt import GPT, GPTConfig  # noqa: E402,F401

@@ -19,6 +19,8 @@ def test_char_lstm_smoke_learns_samples_and_checkpoints(tmp_path, capsys):
     assert history["val_loss"][-1] < np.log(58)  # better than uniform over the 58 characters seen
     assert history["sample"].startswith("ROMEO:") and len(history["sample"]) == len("ROMEO:\n") + 300
     assert os.path.exists(os.path.join(out, "checkpoint.ag"))
+    best = char_lstm.ag.load(os.path.join(out, "best.ag"))  # the lowest validation loss, for --sample
+    assert best["step"] == 60 and best["val_loss"] == history["val_loss"][0]
     sampled = char_lstm.main(["--out", out, "--sample", "40", "--temperature", "0.5", "--prime", "First"])
     assert sampled["sample"].startswith("First") and len(sampled["sample"]) == 45
     assert "val" in capsys.readouterr().out
