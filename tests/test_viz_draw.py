@@ -331,3 +331,7 @@ def test_example_writes_pictures(tmp_path, capsys):
     assert "neuron output 0.73" in out and "dw0 = -0.20" in out and "dx1 = -0.59" in out
     assert "SigmoidBackward0(%8)" in out
     assert "Σ axis 0" in (tmp_path / "mlp.dot").read_text()
+    lstm_dot = (tmp_path / "lstm.dot").read_text()
+    assert "step 1" in lstm_dot and "step 2" in lstm_dot  # one cluster per time step
+    assert lstm_dot.count("BasicIndexBackward0") == 8      # i, f, g, o cut out of the gates, twice
+    assert "WhereBackward0" in (tmp_path / "attention.dot").read_text()  # the causal mask
