@@ -22,15 +22,6 @@ def _sigmoid(x):
     return 1 / (1 + xp.exp(-x))
 
 
-def _sigmoid_(a):
-    """Logistic sigmoid of an array view, in place (exp overflow for very negative inputs gives 0, fine)."""
-    xp.negative(a, out=a)
-    xp.exp(a, out=a)
-    a += 1
-    xp.reciprocal(a, out=a)
-    return a
-
-
 def _at(a, t, batch_first):
     """Step t of a sequence laid out (T, B, ...) or, batch_first, (B, T, ...)."""
     return a[:, t] if batch_first else a[t]
@@ -78,11 +69,31 @@ def _lstm_acts(gates, H):
 
 
 def _lstm_acts_(a, H):
-    """The activations of gate pre-activations a (4H, B) (gate-major) in place; returns the views (i, f, g, o)."""
-    _sigmoid_(a[:2 * H])
-    xp.tanh(a[2 * H:3 * H], out=a[2 * H:3 * H])
-    _sigmoid_(a[3 * H:])
+    """The activations of gate pre-activations a (4H, B) (gate-major) in place; returns the views (i, f, g, o).
+
+    why: sigmoid(x) = (1 + tanh(x / 2)) / 2, so one tanh over all four gates (the sigmoid rows halved
+    first) and two affine fixes replace two four-pass sigmoids and a tanh: 6 NumPy calls, not 9.
+    """
+    half = a.dtype.type(0.5)
+    a *= _gate_scale(H, a.dtype)
+    xp.tanh(a, out=a)
+    for rows in (a[:2 * H], a[3 * H:]):
+        rows *= half
+        rows += half
     return a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+
+
+_GATE_SCALES = {}
+
+
+def _gate_scale(H, dtype):
+    """A (4H, 1) column of 0.5 for the sigmoid gates (i, f, o) and 1 for g, cached per (H, dtype)."""
+    col = _GATE_SCALES.get((H, dtype))
+    if col is None:
+        col = xp.full((4 * H, 1), 0.5, dtype=dtype)
+        col[2 * H:3 * H] = 1
+        _GATE_SCALES[(H, dtype)] = col
+    return col
 
 
 def _lstm_step_grads(i, f, g, o, tc, c_prev, grad_h, grad_c):
