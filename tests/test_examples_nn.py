@@ -3,21 +3,11 @@
 Each example's main() runs with tiny settings (a second or less each). The numeric asserts run with or
 without matplotlib; only the figure files need it.
 """
-import importlib.util
 import os
 
 import numpy as np
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def load_example(name):
-    """Import examples/<name>.py as a module (examples/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"example_{name}", os.path.join(ROOT, "examples", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from test_examples import load_example
 
 
 def assert_figures(result, n):

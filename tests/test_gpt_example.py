@@ -1,22 +1,13 @@
 """examples/gpt_shakespeare.py with tiny settings on the real Tiny Shakespeare text: runs, learns, resumes, plots."""
-import importlib.util
 import json
 import os
 
 import pytest
+from test_examples import SHARED_DATA, load_example
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_DATA = os.path.join(ROOT, "..", "shared", "data")
 TINY = ["--data", SHARED_DATA, "--quiet", "--limit", "20000", "--batch-size", "8", "--block-size", "16",
         "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--eval-interval", "20", "--eval-iters", "2",
         "--sample-chars", "30", "--minutes", "0", "--warmup", "5"]
-
-
-def load_example(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", os.path.join(ROOT, "examples", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_gpt_shakespeare_smoke_and_resume(tmp_path):

@@ -1,5 +1,4 @@
 """The CNN examples (mnist_cnn, explain_cnn) on the real data, and the models of nn.models."""
-import importlib.util
 import os
 
 import numpy as np
@@ -7,17 +6,7 @@ import pytest
 
 import autograd_core as ag
 import nn
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_DATA = os.path.join(ROOT, "..", "shared", "data")
-
-
-def load_example(name):
-    """Import examples/<name>.py as a module (examples/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"example_{name}", os.path.join(ROOT, "examples", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from test_examples import SHARED_DATA, load_example
 
 
 # ---- examples/mnist_cnn.py -----------------------------------------------------------------------
