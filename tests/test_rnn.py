@@ -269,8 +269,11 @@ def test_errors_name_the_shapes():
         m(ag.randn(6, 2, 3), ag.zeros(2, 2, 4))
     with pytest.raises(NotImplementedError, match="proj_size"):
         nn.LSTM(3, 4, proj_size=2)
-    with pytest.raises(ValueError, match="only supported for LSTM"):
-        nn.RNNBase("GRU", 3, 4, proj_size=2)
+    for make in (lambda: nn.RNNBase("GRU", 3, 4, proj_size=2), lambda: nn.GRU(3, 4, proj_size=2),
+                 lambda: nn.RNN(3, 4, proj_size=1)):
+        with pytest.raises(ValueError, match="only supported for LSTM"):
+            make()
+    assert nn.GRU(3, 4, proj_size=0).proj_size == 0
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="dropout"):
