@@ -993,6 +993,18 @@ class Tensor:
         """log(sum(exp(self))) over dim, computed stably."""
         return _rd.logsumexp(self, *args, **kwargs)
 
+    def softmax(self, dim, dtype=None):
+        """exp(self) / sum(exp(self)) along dim, with the max subtracted (as F.softmax)."""
+        from .ops import nn_ops  # why: nn_ops imports this module
+        x = self if dtype is None else self.to(dtype)
+        return nn_ops.softmax(x, _rd._single_dim(x, dim, "softmax") if x.ndim else None)
+
+    def log_softmax(self, dim, dtype=None):
+        """self - logsumexp(self) along dim, never overflowing (as F.log_softmax)."""
+        from .ops import nn_ops  # why: nn_ops imports this module
+        x = self if dtype is None else self.to(dtype)
+        return nn_ops.log_softmax(x, _rd._single_dim(x, dim, "log_softmax") if x.ndim else None)
+
     def norm(self, *args, **kwargs):
         """Vector p-norm (2 by default) over dim or all elements."""
         return _rd.norm(self, *args, **kwargs)

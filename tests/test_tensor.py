@@ -792,3 +792,16 @@ PROMOTION = [
 def test_division_promotes_like_pytorch(left, right, expected):
     assert (left() / right()).dtype == expected
     assert (left() * right()).dtype == expected or expected == ag.float32 and (left() * right()).dtype.kind in "i"
+
+
+def test_softmax_and_log_softmax_methods_match_their_formulas():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4))
+    x = ag.tensor(a, requires_grad=True)
+    p = x.softmax(dim=1)
+    np.testing.assert_allclose(p.detach().numpy(), np.exp(a) / np.exp(a).sum(1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(x.log_softmax(-1).detach().numpy(), np.log(p.detach().numpy()), rtol=1e-12)
+    assert x.softmax(0, dtype=ag.float32).dtype == ag.float32
+    assert ag.gradcheck(lambda t: t.softmax(dim=0) * t, [x])
+    with pytest.raises(IndexError, match="softmax: dimension out of range"):
+        x.softmax(dim=2)
