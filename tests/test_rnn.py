@@ -287,3 +287,23 @@ def test_errors_name_the_shapes():
     with pytest.raises(ValueError, match="lstm_cell"):
         from autograd_core.ops.rnn import LSTMCell
         LSTMCell.apply(ag.randn(2, 7), ag.randn(2, 2))
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_lstm_fed_by_an_embedding_lookup_matches_a_plain_input(batch_first):
+    """A fresh lookup takes the projected-table, gate-major path: same outputs and gradients as without it."""
+    rng = np.random.default_rng(3)
+    emb, lstm = nn.Embedding(5, 3).double(), nn.LSTM(3, 4, batch_first=batch_first).double()
+    ids = rng.integers(0, 5, (6, 7))
+    results = []
+    for marked in (True, False):
+        for p in list(emb.parameters()) + list(lstm.parameters()):
+            p.grad = None
+        x = emb(ag.tensor(ids)) if marked else emb.weight[ids]  # a plain index is not marked as a lookup
+        assert ("_lookup" in x.__dict__) == marked
+        out, (h, c) = lstm(x)
+        ((out * out).sum() + h.sum() + 2 * c.sum()).backward()
+        results.append([out.detach().numpy(), h.detach().numpy(), c.detach().numpy()]
+                       + [p.grad.numpy().copy() for p in list(emb.parameters()) + list(lstm.parameters())])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -113,8 +113,11 @@ class IndexAdd(Function):
         out = xp.zeros(shape, g.dtype)
         if basic:
             out[index] = g  # why: a basic index never repeats an element, and plain assignment is fast
-        elif _is_row_gather(index, g):
-            _add_rows(out, index[0], g)
+        elif (axis := _gather_axis(index, g)) is not None:
+            # x[:, ..., ids]: the table's rows along `axis`, the ids' axes of g moved to the front
+            k = index[axis].ndim
+            _add_rows(xp.moveaxis(out, axis, 0), index[axis],
+                      xp.moveaxis(g, list(range(axis, axis + k)), list(range(k))))
         else:
             xp.add.at(out, index, g)
         return out
@@ -156,10 +159,17 @@ class IndexPut(Function):
         return grad_x, None, grad_value
 
 
-def _is_row_gather(index, g):
-    """True for x[int_array] (an embedding lookup): one integer array over the first axis, whole rows."""
-    return (len(index) == 2 and index[1] is Ellipsis and isinstance(index[0], xp.ndarray)
-            and index[0].dtype.kind in "iu" and index[0].size >= 32 and g.ndim > index[0].ndim)
+def _gather_axis(index, g):
+    """The axis of x[:, ..., :, ids] (an embedding lookup when 0): full slices, then one integer array
+    (of 32 or more ids), then nothing else; None for any other index."""
+    if len(index) < 2 or index[-1] is not Ellipsis:
+        return None
+    axis, ids = len(index) - 2, index[-2]
+    if not (isinstance(ids, xp.ndarray) and ids.dtype.kind in "iu" and ids.size >= 32):
+        return None
+    if any(not (isinstance(s, slice) and s == slice(None)) for s in index[:axis]):
+        return None
+    return axis
 
 
 def _add_rows(out, rows, g):
@@ -175,16 +185,16 @@ def _add_rows(out, rows, g):
     perm = sorted(range(lead), key=lambda a: -g.strides[a])
     rows = rows.transpose(perm).reshape(-1) % n
     g = g.transpose(perm + list(range(lead, g.ndim))).reshape((rows.size, -1))
-    flat = out.reshape((n, -1))
+    # out may be a view (a moved axis): the sums are added into it, never into a reshaped copy
     if n <= _ONE_HOT_ROWS:
         one_hot = xp.zeros((n, rows.size), dtype=g.dtype)
         one_hot[rows, xp.arange(rows.size)] = 1
-        flat += xp.matmul(one_hot, g)
+        out += xp.matmul(one_hot, g).reshape(out.shape)
         return
     order = xp.argsort(rows, kind="stable")
     sorted_rows = rows[order]
     starts = xp.flatnonzero(xp.concatenate(([True], sorted_rows[1:] != sorted_rows[:-1])))
-    flat[sorted_rows[starts]] += xp.add.reduceat(g[order], starts, axis=0)
+    out[sorted_rows[starts]] += xp.add.reduceat(g[order], starts, axis=0).reshape((-1,) + out.shape[1:])
 
 
 _ONE_HOT_ROWS = 256  # up to this many table rows the one-hot matmul beats sorting (measured at 2048 x 1024)
