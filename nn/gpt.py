@@ -180,12 +180,9 @@ class GPT(Module):
         V = self.config.vocab_size
         if ids.size and (ids.min() < 0 or ids.max() >= V):
             raise IndexError(f"GPT: token index out of range for vocab_size={V} (got {ids.min()}..{ids.max()})")
-        wte = self.transformer.wte.weight
-        # why: the lookup as a one-hot matmul: its gradient is one BLAS call (one_hot^T @ grad) instead of a
-        # scatter-add (np.add.at), which cost ~2 ms a step here; positions 0..T-1 are a slice (a view)
-        one_hot = np.zeros((B * T, V), dtype=wte.dtype)
-        one_hot[np.arange(B * T), ids.reshape(-1)] = 1
-        x = (ag.from_numpy(one_hot) @ wte).reshape((B, T, -1)) + self.transformer.wpe.weight[:T]
+        # the lookup's gradient is one BLAS call (one_hot^T @ grad, autograd_core/ops/indexing.py); positions
+        # 0..T-1 are a slice (a view)
+        x = self.transformer.wte(idx) + self.transformer.wpe.weight[:T]
         # why: the residual stream stays (B * T, C), so each Linear is one BLAS call, not one per sequence
         x = self.transformer.drop(x).reshape((B * T, -1))
         for block in self.transformer.h:
