@@ -190,8 +190,10 @@ class Conv2d(Function):
             grad_x = ConvTranspose2d.apply(grad, w, None, g) if need_x else None
             grad_w = Conv2dWeightGrad.apply(x, grad, g) if need_w else None
             return grad_x, grad_w, grad_b, None
-        # why: both products want grad in (G, Og, N*Ho*Wo) layout: transpose it once for the two
-        gcols = _grad_cols(grad, g.groups)
+        # why: both products want grad in (G, Og, N*Ho*Wo) layout: transpose it once for the two (the
+        # input gradient needs it only when it is not taken as a full correlation)
+        need_cols = need_w or (need_x and not _as_full_correlation(g, w.shape[1]))
+        gcols = _grad_cols(grad, g.groups) if need_cols else None
         grad_x = _conv_transpose_arrays(grad, w, g, gcols) if need_x else None
         grad_w = _weight_grad_arrays(x, grad, g, cols, gcols) if need_w else None
         return grad_x, grad_w, grad_b, None
