@@ -382,3 +382,119 @@ def test_layer_init_and_repr_match_torch():
         assert ours.weight.shape == tuple(theirs.weight.shape)
         fan_in = torch.nn.init._calculate_fan_in_and_fan_out(theirs.weight)[0]
         assert np.abs(ours.weight.detach().numpy()).max() <= 1 / math.sqrt(fan_in)
+
+
+# ---- the one-kernel-row-at-a-time path (stride 1 along the height, one group) ----
+from autograd_core.ops import conv as _conv  # noqa: E402
+from autograd_core.ops import pool as _pool  # noqa: E402
+
+ROWS_GRID = [
+    # (x shape, w shape, stride, padding, dilation): the row path for any depth once _ROW_MIN_DEPTH is 1
+    ((2, 3, 7, 6), (4, 3, 3, 3), 1, 0, 1),
+    ((2, 3, 6, 7), (2, 3, 3, 2), (1, 2), (2, 1), (2, 1)),       # strided and dilated columns, dilated rows
+    ((1, 2, 6, 7), (3, 2, 2, 4), 1, "same", 1),                 # asymmetric padding
+    ((1, 2, 5, 4), (2, 2, 3, 2), (1, 3), (3, 4), (1, 2)),       # padding wider than the kernel
+    ((2, 4, 5, 5), (3, 4, 5, 5), 1, 2, 1),
+]
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation", ROWS_GRID)
+def test_conv2d_by_rows_matches_loop_reference_and_gradients(xs, ws, stride, padding, dilation, monkeypatch):
+    monkeypatch.setattr(_conv, "_ROW_MIN_DEPTH", 1)
+    rng = np.random.default_rng(11)
+    x, w = _rand(rng, *xs), _rand(rng, *ws)
+    if padding == "same":
+        pads = _same_pads(w, dilation)
+    else:
+        p = _pair(padding)
+        pads = (p[0], p[0], p[1], p[1])
+    got = F.conv2d(ag.tensor(x), ag.tensor(w), None, stride, padding, dilation)
+    np.testing.assert_allclose(got.numpy(), ref_conv2d(x, w, None, _pair(stride), pads, _pair(dilation)),
+                               rtol=1e-10, atol=1e-10)
+    args = [ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)]
+    assert ag.gradcheck(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation), args)
+
+
+def test_conv2d_by_rows_gradgradcheck(monkeypatch):
+    monkeypatch.setattr(_conv, "_ROW_MIN_DEPTH", 1)
+    rng = np.random.default_rng(12)
+    x = ag.tensor(_rand(rng, 1, 2, 5, 4), requires_grad=True)
+    w = ag.tensor(_rand(rng, 2, 2, 3, 2), requires_grad=True)
+    assert ag.gradgradcheck(lambda x, w: F.conv2d(x, w, padding=(1, 2), dilation=(2, 1)).tanh(), [x, w])
+
+
+def test_conv_by_rows_is_taken_for_deep_inputs_and_matches_the_im2col_path():
+    """16 channels x 5 columns: the row path by default; its three products equal the full im2col's."""
+    rng = np.random.default_rng(13)
+    x, w, gy = _rand(rng, 3, 16, 6, 5), _rand(rng, 8, 16, 5, 5), _rand(rng, 3, 8, 6, 5)
+    g = _conv._Geom((6, 5), (6, 5), (5, 5), (1, 1), (1, 1), (2, 2), 1)
+    assert _conv._by_rows(g, 16) and not _conv._as_full_correlation(g, 16)
+    cols = _conv._im2col(x, g)
+    y = np.matmul(w.reshape(1, 8, -1), cols).reshape(8, 3, 6, 5).transpose(1, 0, 2, 3)
+    np.testing.assert_allclose(_conv._conv_arrays(x, w, g), y, rtol=1e-12, atol=1e-12)
+    gcols = _conv._grad_cols(gy, 1)
+    np.testing.assert_allclose(_conv._weight_grad_arrays(x, gy, g),
+                               np.matmul(gcols, cols.transpose(0, 2, 1)).reshape(w.shape), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_conv._conv_transpose_arrays(gy, w, g),
+                               _conv._col2im(np.matmul(w.reshape(1, 8, -1).transpose(0, 2, 1), gcols), g, 3, 16),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_conv_transpose2d_by_rows_matches_loop_reference(monkeypatch):
+    monkeypatch.setattr(_conv, "_ROW_MIN_DEPTH", 1)
+    rng = np.random.default_rng(14)
+    x, w = _rand(rng, 2, 3, 4, 5), _rand(rng, 3, 2, 3, 2)
+    want = ref_conv_transpose2d(x, w, None, (1, 2), (1, 0), (0, 1), 1, (2, 1))
+    got = F.conv_transpose2d(ag.tensor(x), ag.tensor(w), None, (1, 2), (1, 0), (0, 1), 1, (2, 1))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-10)
+    args = [ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)]
+    assert ag.gradcheck(lambda x, w: F.conv_transpose2d(x, w, None, (1, 2), (1, 0), (0, 1), 1, (2, 1)), args)
+
+
+# ---- max pooling over windows that tile the input (pool.py's tiled path, used by the CNNs here) ----
+
+def _pool_by_indices(x, k, g):
+    """Values and input gradient of max pooling through the general (indices) path, for comparison."""
+    t = ag.tensor(x, requires_grad=True)
+    out, _ = F.max_pool2d(t, k, return_indices=True)
+    out.backward(ag.tensor(g))
+    return out.detach().numpy(), t.grad.numpy()
+
+
+@pytest.mark.parametrize("shape,k", [((2, 3, 8, 6), 2), ((2, 3, 7, 9), 3), ((1, 2, 6, 7), (2, 3)), ((3, 5, 9), 2),
+                                     ((2, 2, 5, 8), (1, 4))])
+def test_tiled_max_pool_matches_the_indices_path(shape, k):
+    rng = np.random.default_rng(15)
+    x = np.round(rng.standard_normal(shape), 1)  # rounded: many ties, which go to the first in the window
+    x[..., :2, :2] = 0.0
+    t = ag.tensor(x, requires_grad=True)
+    out = F.max_pool2d(t, k)
+    assert isinstance(out.grad_fn, _pool.TiledGather)
+    g = rng.standard_normal(out.shape)
+    out.backward(ag.tensor(g))
+    want_out, want_grad = _pool_by_indices(x, k, g)
+    assert np.array_equal(out.detach().numpy(), want_out)
+    assert np.array_equal(t.grad.numpy(), want_grad)
+
+
+def test_tiled_max_pool_nan_input_and_nonfinite_gradient():
+    for nan in (False, True):  # a NaN input takes the general path (a NaN wins its window)
+        x = np.arange(32, dtype=np.float64).reshape(1, 2, 4, 4)[..., ::-1]
+        if nan:
+            x[0, 0, 1, 0] = np.nan
+        t = ag.tensor(x, requires_grad=True)
+        out = F.max_pool2d(t, 2)
+        assert isinstance(out.grad_fn, _pool.PoolGather if nan else _pool.TiledGather)
+        g = np.ones(out.shape)
+        g[0, 1, 0, 1] = np.inf  # lands on its winner only: the other inputs of the window get exactly 0
+        out.backward(ag.tensor(g))
+        want_out, want_grad = _pool_by_indices(x, 2, g)
+        np.testing.assert_array_equal(out.detach().numpy(), want_out)
+        np.testing.assert_array_equal(t.grad.numpy(), want_grad)
+        assert np.isinf(t.grad.numpy()).sum() == 1 and not np.isnan(t.grad.numpy()).any()
+
+
+def test_tiled_max_pool_gradgradcheck():
+    rng = np.random.default_rng(16)
+    x = ag.tensor(rng.standard_normal((1, 2, 5, 6)), requires_grad=True)
+    assert ag.gradgradcheck(lambda x: F.max_pool2d(x * x, 2), [x])

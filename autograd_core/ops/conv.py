@@ -10,7 +10,9 @@ stride, dilation, top/left padding and groups. Bottom/right padding is implied b
 so asymmetric 'same' padding and output_padding need no special case.
 
 Layouts: the padded canvas is (C, N, Hc, Wc) and the im2col buffer (G, Cg*kh*kw, N*Ho*Wo), so every
-product is one matmul per group with the batch folded into the long axis (no loop over N).
+product is one matmul per group with the batch folded into the long axis (no loop over N). Stride-1
+(along the height) single-group convolutions deep enough in C*kw take the row path instead (`_by_rows`):
+a buffer over (c, kernel column) alone, (C*kw, Hr*N*Wo), and kh matmuls per product on views of it.
 """
 from typing import NamedTuple
 
@@ -83,39 +85,165 @@ def _grad_cols(grad, G):
     return xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(G, O // G, N * Ho * Wo)
 
 
+# ---- one kernel row at a time ---------------------------------------------------------------------
+# why: the full im2col buffer is kh*kw times the input (20 MB for a 16-channel 5x5 layer on 64 14x14
+# images) and writing it, then reading it back, costs about half as much as the matmul it feeds. With
+# stride 1 along the height, kernel row i of every window reads the same (c, j) columns as row 0, only
+# i*dh canvas rows lower. So a buffer over (c, j) alone -- kh times smaller -- laid out (Cg*kw, Hr, N, Wo)
+# gives, for each kernel row, a 2-D view shifted by i*dh*N*Wo elements that BLAS reads in place (unit
+# column stride, one row stride): each product is kh matmuls with depth C*kw on views, summed.
+
+_ROW_MIN_DEPTH = 32  # C*kw below this makes the kh row matmuls too shallow to run well: use the full im2col
+
+
+def _by_rows(g, c_in):
+    """True when the convolution's three products are done one kernel row at a time (`_row_cols`):
+    stride 1 along the height, one group, a kernel more than one row tall and c_in*kw deep enough."""
+    return (g.groups == 1 and g.stride[0] == 1 and g.kernel[0] > 1
+            and c_in * g.kernel[1] >= _ROW_MIN_DEPTH)
+
+
+def _row_span(g):
+    """Hr, the canvas rows the windows cover (stride 1 along the height)."""
+    return g.out_size[0] + g.dilation[0] * (g.kernel[0] - 1)
+
+
+def _col_range(g, j, W):
+    """(w0, w1, start): output columns w0 <= w < w1 read input column start + (w - w0) * sw at kernel column j."""
+    (_, Wo), (_, sw), (_, dw), (_, pl) = g.out_size, g.stride, g.dilation, g.pad
+    off = j * dw - pl                       # input column of output column 0
+    w0 = min(Wo, max(0, -(off // sw)))      # ceil(-off / sw), clipped
+    w1 = max(w0, min(Wo, -((off - W) // sw)))  # ceil((W - off) / sw), clipped
+    return w0, w1, off + w0 * sw
+
+
+def _row_cols(x, g):
+    """x (N, C, H, W) -> B (C*kw, Hr*N*Wo) with B[(c, j), (r, n, w)] = padded x[n, c, r, w*sw + j*dw]."""
+    N, C, H, W = x.shape
+    kw, (_, Wo), pt, sw = g.kernel[1], g.out_size, g.pad[0], g.stride[1]
+    Hr = _row_span(g)
+    rows = max(0, min(H, Hr - pt))          # input rows inside the canvas
+    B = xp.empty((C, kw, Hr, N, Wo), dtype=x.dtype)
+    B[:, :, :pt] = 0
+    B[:, :, pt + rows:] = 0
+    xt = x.transpose(1, 2, 0, 3)[:, :rows]  # (C, rows, N, W) view
+    for j in range(kw):
+        w0, w1, start = _col_range(g, j, W)
+        band = B[:, j, pt:pt + rows]
+        band[..., :w0] = 0
+        band[..., w1:] = 0
+        if w1 > w0:
+            band[..., w0:w1] = xt[..., start:start + (w1 - w0 - 1) * sw + 1:sw]
+    return B.reshape(C * kw, Hr * N * Wo)
+
+
+def _row_block(B, g, i, L):
+    """Kernel row i's view of a row buffer: its columns shifted by i*dh canvas rows of L = N*Wo."""
+    r = i * g.dilation[0]
+    return B[:, r * L:(r + g.out_size[0]) * L]
+
+
+def _row_grad(grad):
+    """grad (N, O, Ho, Wo) -> (O, Ho*N*Wo), the layout of the row products' outputs."""
+    N, O, Ho, Wo = grad.shape
+    return xp.ascontiguousarray(grad.transpose(1, 2, 0, 3)).reshape(O, Ho * N * Wo)
+
+
+def _conv_rows(B, w, g, N):
+    """y (N, O, Ho, Wo) = conv(x, w) from x's row buffer B: kh matmuls on shifted views, summed."""
+    O, C, kh, kw = w.shape
+    (Ho, Wo), L = g.out_size, N * g.out_size[1]
+    wr = xp.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, O, C * kw)
+    y = xp.matmul(wr[0], _row_block(B, g, 0, L))
+    part = xp.empty_like(y)
+    for i in range(1, kh):
+        y += xp.matmul(wr[i], _row_block(B, g, i, L), out=part)
+    return xp.ascontiguousarray(y.reshape(O, Ho, N, Wo).transpose(2, 0, 1, 3))
+
+
+def _weight_grad_rows(B, gyt, g, C):
+    """gw (O, C, kh, kw) from x's row buffer B and grad in `_row_grad` layout: one matmul per kernel row."""
+    O, (kh, kw) = gyt.shape[0], g.kernel
+    L = gyt.shape[1] // g.out_size[0]
+    gw = xp.empty((kh, O, C * kw), dtype=gyt.dtype)
+    for i in range(kh):
+        xp.matmul(gyt, _row_block(B, g, i, L).T, out=gw[i])
+    return gw.reshape(kh, O, C, kw).transpose(1, 2, 0, 3)
+
+
+def _conv_transpose_rows(gyt, w, g, N):
+    """x-shaped (N, C, H, W) = conv_transpose(gy, w) from gy in `_row_grad` layout.
+
+    The adjoint of `_conv_rows` step by step: per kernel row a matmul into the row buffer's layout
+    at its shifted view (kh adds of C*kw x Ho*N*Wo, in cache where the full cols would not be), then
+    the buffer's own adjoint: kw strided adds into the input.
+    """
+    O, C, kh, kw = w.shape
+    (H, W), (Ho, Wo), pt, sw = g.in_size, g.out_size, g.pad[0], g.stride[1]
+    Hr, L = _row_span(g), N * Wo
+    wr = xp.ascontiguousarray(w.transpose(2, 1, 3, 0)).reshape(kh, C * kw, O)
+    B = xp.empty((C * kw, Hr * L), dtype=gyt.dtype)
+    xp.matmul(wr[0], gyt, out=_row_block(B, g, 0, L))
+    B[:, Ho * L:] = 0  # rows below the first kernel row's view (at least kh - 1 of them)
+    part = xp.empty((C * kw, Ho * L), dtype=gyt.dtype)
+    for i in range(1, kh):
+        _row_block(B, g, i, L)[...] += xp.matmul(wr[i], gyt, out=part)
+    B5 = B.reshape(C, kw, Hr, N, Wo)
+    rows = max(0, min(H, Hr - pt))
+    dxt = xp.zeros((C, H, N, W), dtype=gyt.dtype)
+    for j in range(kw):
+        w0, w1, start = _col_range(g, j, W)
+        if w1 > w0:
+            dxt[:, :rows, :, start:start + (w1 - w0 - 1) * sw + 1:sw] += B5[:, j, pt:pt + rows, :, w0:w1]
+    return xp.ascontiguousarray(dxt.transpose(2, 0, 1, 3))
+
+
+# ---- the three products on arrays: dispatch between the full im2col and the row buffer --------------
+
 def _conv_arrays(x, w, g, cols=None):
-    """y (N, O, Ho, Wo) = conv(x, w) on arrays; cols: a ready im2col buffer of x."""
+    """y (N, O, Ho, Wo) = conv(x, w) on arrays; cols: x's ready im2col (or row) buffer."""
     N = x.shape[0]
     O, G = w.shape[0], g.groups
+    if _by_rows(g, w.shape[1]):
+        return _conv_rows(_row_cols(x, g) if cols is None else cols, w, g, N)
     if cols is None:
         cols = _im2col(x, g)
     y = xp.matmul(w.reshape(G, O // G, -1), cols)  # (G, Og, N*Ho*Wo)
-    return y.reshape(O, N, *g.out_size).transpose(1, 0, 2, 3)
+    return xp.ascontiguousarray(y.reshape(O, N, *g.out_size).transpose(1, 0, 2, 3))
 
 
 def _as_full_correlation(g, c_in):
     """True when conv_transpose is better done as a convolution (stride 1, no dilation or groups, padding
-    at most kernel - 1, enough input channels for the matmul to run well)."""
+    at most kernel - 1, enough input channels for the matmul to run well). Checked before `_by_rows`:
+    with 64 channels the correlation (itself by rows) beats the row adjoint by ~5%; with 16, the
+    row adjoint wins by ~20% (the correlation's matmuls have only C_in rows)."""
     return (g.stride == (1, 1) and g.dilation == (1, 1) and g.groups == 1 and c_in >= 32
             and g.pad[0] <= g.kernel[0] - 1 and g.pad[1] <= g.kernel[1] - 1)
+
+
+def _grad_layout(grad, g, c_in):
+    """grad in the layout the products want: `_row_grad` when done by rows, else `_grad_cols`."""
+    return _row_grad(grad) if _by_rows(g, c_in) else _grad_cols(grad, g.groups)
 
 
 def _conv_transpose_arrays(gy, w, g, gcols=None):
     """x-shaped (N, C, H, W) = conv_transpose(gy, w) on arrays: gy (N, O, Ho, Wo), w (O, Cg, kh, kw).
 
-    gcols: gy already in _grad_cols layout (Conv2d's backward shares it with the weight gradient).
+    gcols: gy already in `_grad_layout` (Conv2d's backward shares it with the weight gradient).
     """
     N, O = gy.shape[:2]
     G = g.groups
     Cg = w.shape[1]
     if _as_full_correlation(g, Cg):
         # why: for a stride-1 convolution the adjoint is itself a convolution of gy (padded by k - 1 - p)
-        # with the kernels flipped and in/out swapped: an im2col copy + one matmul, instead of a matmul
-        # as large and a col2im of kh*kw read-modify-write passes (about 10% of a 64-channel 3x3 step)
+        # with the kernels flipped and in/out swapped: a forward convolution, instead of a matmul as
+        # large and a col2im of kh*kw read-modify-write passes (about 10% of a 64-channel 3x3 step)
         (kh, kw), (pt, pl) = g.kernel, g.pad
         flipped = xp.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
         g2 = _Geom(g.out_size, g.in_size, g.kernel, (1, 1), (1, 1), (kh - 1 - pt, kw - 1 - pl), 1)
-        return xp.ascontiguousarray(_conv_arrays(gy, flipped, g2))
+        return _conv_arrays(gy, flipped, g2)
+    if _by_rows(g, Cg):
+        return _conv_transpose_rows(_row_grad(gy) if gcols is None else gcols, w, g, N)
     if gcols is None:
         gcols = _grad_cols(gy, G)
     cols = xp.matmul(xp.swapaxes(w.reshape(G, O // G, -1), 1, 2), gcols)  # (G, Cg*kh*kw, N*Ho*Wo)
@@ -123,14 +251,20 @@ def _conv_transpose_arrays(gy, w, g, gcols=None):
 
 
 def _weight_grad_arrays(x, gy, g, cols=None, gcols=None):
-    """w-shaped (O, Cg, kh, kw) = sum over batch and pixels of gy (x) windows of x, on arrays."""
-    O, G = gy.shape[1], g.groups
+    """w-shaped (O, Cg, kh, kw) = sum over batch and pixels of gy (x) windows of x, on arrays.
+
+    cols: x's ready im2col (or row) buffer; gcols: gy in `_grad_layout`.
+    """
+    O, G, Cg = gy.shape[1], g.groups, x.shape[1] // g.groups
+    if _by_rows(g, Cg):
+        B = _row_cols(x, g) if cols is None else cols
+        return _weight_grad_rows(B, _row_grad(gy) if gcols is None else gcols, g, Cg)
     if cols is None:
         cols = _im2col(x, g)
     if gcols is None:
         gcols = _grad_cols(gy, G)
     gw = xp.matmul(gcols, xp.swapaxes(cols, 1, 2))  # (G, Og, Cg*kh*kw)
-    return gw.reshape(O, x.shape[1] // G, *g.kernel)
+    return gw.reshape(O, Cg, *g.kernel)
 
 
 def _any_tensor(*args):
@@ -173,8 +307,8 @@ class Conv2d(Function):
     def forward(ctx, x, w, b, geom):
         need_x, need_w, _ = ctx.needs_input_grad[:3]
         ctx.geom = geom
-        cols = _im2col(x, geom)
-        y = xp.ascontiguousarray(_conv_arrays(x, w, geom, cols))
+        cols = _row_cols(x, geom) if _by_rows(geom, w.shape[1]) else _im2col(x, geom)
+        y = _conv_arrays(x, w, geom, cols)
         if b is not None:
             y += b.reshape(1, -1, 1, 1)  # y is a fresh copy: adding in place saves a temporary
         ctx.save_for_backward(x if need_w else None, w if need_x else None, cols if need_w else None)
@@ -192,8 +326,9 @@ class Conv2d(Function):
             return grad_x, grad_w, grad_b, None
         # why: both products want grad in (G, Og, N*Ho*Wo) layout: transpose it once for the two (the
         # input gradient needs it only when it is not taken as a full correlation)
-        need_cols = need_w or (need_x and not _as_full_correlation(g, w.shape[1]))
-        gcols = _grad_cols(grad, g.groups) if need_cols else None
+        c_in = x.shape[1] // g.groups if x is not None else w.shape[1]
+        need_cols = need_w or (need_x and not _as_full_correlation(g, c_in))
+        gcols = _grad_layout(grad, g, c_in) if need_cols else None
         grad_x = _conv_transpose_arrays(grad, w, g, gcols) if need_x else None
         grad_w = _weight_grad_arrays(x, grad, g, cols, gcols) if need_w else None
         return grad_x, grad_w, grad_b, None

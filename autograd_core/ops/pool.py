@@ -6,8 +6,9 @@ positions along one axis.
 
 Pairs of primitives that are each other's adjoint keep create_graph working: max pooling is a
 gather by per-plane flat indices (PoolGather) whose backward is a scatter (PoolScatter) whose
-backward is the gather again; average pooling (AvgPool) and its transpose (AvgPoolTranspose)
-likewise. Adaptive average pooling, bilinear interpolation, nearest interpolation and
+backward is the gather again; windows that tile the input (stride = kernel) record their winners
+as small codes instead, with the same pair of adjoints (TiledGather, TiledScatter); average pooling
+(AvgPool) and its transpose (AvgPoolTranspose) likewise. Adaptive average pooling, bilinear interpolation, nearest interpolation and
 reflect/replicate padding are linear maps composed from matmul and indexing, so they need no
 backward of their own.
 """
@@ -171,6 +172,146 @@ def _max_pool_indices(a, geom):
     return origin + offset[which], best
 
 
+# ---- max pooling over windows that tile the plane: winners as small per-window codes ----------------
+# why: with stride = kernel, no padding or dilation (the usual 2x2 pool), every input is in at most one
+# window, so the argmax is a choice of kernel column within each window row (col) and of window row
+# (row). Both come from whole-array comparisons on one de-interleaved copy (contiguous, so NumPy runs
+# them at full speed), and the gradient is two masked products and one re-interleave: a third of
+# the int64 flat indices' cost in the forward and half the put_along_axis in the backward.
+
+class _Tiling:
+    """The winners of a tiled max pool: row (P, oh*ow) and col (P*oh*kh*ow,) uint8 codes, P = planes."""
+
+    def __init__(self, shape, kernel, row, col):
+        self.shape, self.kernel, self.row, self.col = tuple(shape), kernel, row, col
+        (h, w), (kh, kw) = self.shape[-2:], kernel
+        self.out_hw = (h // kh, w // kw)
+
+    def split(self, x):
+        """x (..., H, W) -> (kw, P*oh, kh, ow): the kernel columns apart, each contiguous (one strided copy)."""
+        (oh, ow), (kh, kw) = self.out_hw, self.kernel
+        x = x[..., :oh * kh, :ow * kw]  # floor mode: rows and columns past the last window take no part
+        return xp.ascontiguousarray(x.reshape(-1, ow, kw).transpose(2, 0, 1)).reshape(kw, -1, kh, ow)
+
+    def merge(self, parts):
+        """The inverse of split, with zeros for what split dropped: (kw, P*oh, kh, ow) -> (..., H, W)."""
+        (oh, ow), (kh, kw), (h, w) = self.out_hw, self.kernel, self.shape[-2:]
+        if (oh * kh, ow * kw) == (h, w):
+            out = xp.empty(self.shape, dtype=parts.dtype)
+            flat = out.reshape(-1, kw)
+            for j in range(kw):  # why: one long strided write per column beats a transposing copy 5x
+                flat[:, j] = parts[j].reshape(-1)
+            return out
+        out = xp.zeros((parts[0].size // (oh * kh * ow), h, w), dtype=parts.dtype)
+        for j in range(kw):
+            out[:, :oh * kh, j:ow * kw:kw] = parts[j].reshape(out.shape[0], oh * kh, ow)
+        return out.reshape(self.shape)
+
+
+def _pick(parts, code, out=None):
+    """parts[code] elementwise along the first axis (exact: a select, no arithmetic on the values)."""
+    res = parts[0].copy() if out is None else out
+    for k in range(1, len(parts)):
+        xp.copyto(res, parts[k], where=code == k)
+    return res
+
+
+def _tiled_max(a, kernel):
+    """(values (..., oh, ow), _Tiling) of a max pool whose windows tile a; None if a holds a NaN.
+
+    Ties go to the first position in the window (row-major), as in PyTorch: the first maximal
+    column within each window row, then the first row whose maximum is the window's.
+    """
+    tiling = _Tiling(a.shape, kernel, None, None)
+    kh, kw = kernel
+    cols = tiling.split(a)
+    # the codes are updated by uint8 arithmetic (wrapping), which NumPy runs far faster than a select
+    best, col = cols[0], xp.zeros(cols.shape[1:], dtype=xp.uint8)
+    for j in range(1, kw):
+        hit = cols[j] > best
+        best = xp.maximum(best, cols[j])
+        col = hit.view(xp.uint8) if j == 1 else col + hit * xp.uint8(j) - hit * col  # col = j where hit
+    rows = xp.ascontiguousarray(best.transpose(1, 0, 2))  # (kh, P*oh, ow)
+    best, row = rows[0], xp.zeros(rows.shape[1:], dtype=xp.uint8)
+    for i in range(1, kh):
+        hit = rows[i] > best
+        best = xp.maximum(best, rows[i])
+        row = hit.view(xp.uint8) if i == 1 else row + hit * xp.uint8(i) - hit * row  # row = i where hit
+    if xp.isnan(best).any():
+        return None  # why: NaN wins a window (PyTorch); the general path has the rule
+    tiling.row, tiling.col = row, col
+    return best.reshape(a.shape[:-2] + tiling.out_hw), tiling
+
+
+def _tiled_scatter(g, t):
+    """zeros (..., H, W) with g (..., oh, ow) at each window's winner."""
+    (kh, kw), (oh, ow), (h, w) = t.kernel, t.out_hw, t.shape[-2:]
+    row, col = t.row, t.col
+    g = g.reshape(row.shape)
+    # why: inf * 0 is NaN; a select (slower) keeps the non-winners at exactly 0 when g is not finite
+    exact = not xp.isfinite(g).all()
+    zero = xp.zeros((), dtype=g.dtype)
+    by_row = xp.empty((row.shape[0], kh, row.shape[1]), dtype=g.dtype)
+    for i in range(kh):
+        by_row[:, i] = xp.where(row == i, g, zero) if exact else g * (row == i)
+    whole = (oh * kh, ow * kw) == (h, w)
+    out = (xp.empty if whole else xp.zeros)((row.size // (oh * ow), h, w), dtype=g.dtype)
+    for j in range(kw):
+        # kernel column j's winners go to every kw-th column: one long strided view unless cropped
+        dst = out.reshape(-1, kw)[:, j] if whole else out[:, :oh * kh, j:ow * kw:kw]
+        src, hit = by_row.reshape(dst.shape), (col == j).reshape(dst.shape)
+        if exact:
+            dst[...] = xp.where(hit, src, zero)
+        else:
+            xp.multiply(src, hit, out=dst)
+    return out.reshape(t.shape)
+
+
+def _tiled_gather(x, t):
+    """x (..., H, W) at each window's winner: (..., oh, ow)."""
+    by_row = _pick(t.split(x), t.col)                        # (P*oh, kh, ow)
+    out = _pick(xp.ascontiguousarray(by_row.transpose(1, 0, 2)), t.row)
+    return out.reshape(t.shape[:-2] + t.out_hw)
+
+
+class TiledGather(Function):
+    """out = x at the winner of each window of a tiling (_Tiling): max pooling once the winners are known."""
+    formula = "grad_x = zeros(x.shape) with grad placed at each window's winner"
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, tiling, values=None):
+        ctx.tiling = tiling
+        return _tiled_gather(x, tiling) if values is None else values
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _run(TiledScatter, grad, ctx.tiling), None, None
+
+
+class TiledScatter(Function):
+    """zeros(..., H, W) with g placed at each window's winner: tiled max pooling's gradient."""
+    formula = "grad_g = grad at each window's winner"
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, g, tiling):
+        ctx.tiling = tiling
+        return _tiled_scatter(g, tiling)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _run(TiledGather, grad, ctx.tiling), None
+
+
+def _tiles(geom, a, return_indices):
+    """True when max pooling takes the tiled path: windows tile the input (stride = kernel, no padding,
+    no dilation, no ceil-mode window past the edge), floats, and no indices asked for."""
+    return (not return_indices and a.dtype.kind == "f" and geom.stride == geom.kernel
+            and geom.padding == (0, 0) and geom.dilation == (1, 1) and max(geom.kernel) < 256
+            and all(o * k <= n for o, k, n in zip(geom.out_hw, geom.kernel, geom.in_hw)))
+
+
 def _data(x):
     return x._data if isinstance(x, Tensor) else xp.asarray(x)
 
@@ -182,7 +323,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _pair(stride, 2, what, "stride")
     geom = _Geometry(what, tuple(input.shape[-2:]), k, s, _pair(padding, 2, what, "padding"),
                      _pair(dilation, 2, what, "dilation"), ceil_mode)
-    idx, values = _max_pool_indices(_data(input), geom)
+    a = _data(input)
+    tiled = _tiled_max(a, geom.kernel) if _tiles(geom, a, return_indices) else None
+    if tiled is not None:
+        return TiledGather.apply(input, tiled[1], tiled[0])
+    idx, values = _max_pool_indices(a, geom)
     out = PoolGather.apply(input, idx, values, geom.disjoint)
     return (out, Tensor._make(idx)) if return_indices else out
 
