@@ -22,6 +22,7 @@ functions only, so the one formula runs on plain arrays during an ordinary backw
 Tensors when `create_graph=True` (NumPy's dispatch protocols route `xp.exp(tensor)` to the
 Tensor op, which records the graph of the gradient itself).
 """
+import itertools
 import traceback
 
 from . import anomaly as _anomaly
@@ -36,9 +37,14 @@ _anomaly_state = _anomaly._state
 _trace = _tracemod.state
 _FALSES = [(False,) * n for n in range(64)]
 _FALSE1, _FALSE2, _TRUE1 = (False,), (False, False), (True,)
+_TRUE_FALSE, _FALSE_TRUE, _TRUE2 = (True, False), (False, True), (True, True)
 _PLAIN = frozenset([int, float, bool, str, tuple, type(None), complex])
 _NUMBER = frozenset([int, float])
-_SCALARS = {}
+# why: a node's consumers are always created after it; the plain reverse pass pops the newest first
+_next_seq = itertools.count(-1, -1).__next__
+_SCALARS = {}  # dtype.str -> {number: read-only 0-d array}
+_F32 = xp.dtype(xp.float32)
+_F32_SCALARS = _SCALARS.setdefault(_F32.str, {})
 
 
 def _scalar_array(value, dtype):
@@ -47,17 +53,29 @@ def _scalar_array(value, dtype):
     why: NumPy 2 takes about twice as long for `array * 1.01` as for `array * array(1.01)`
     (NEP 50 weak-scalar handling), in forward and again in every backward formula using it.
     The value is the one PyTorch computes with: a Python number used with a float tensor
-    takes the tensor's dtype.
+    takes the tensor's dtype. One dict per dtype, keyed by the number (1 and 1.0 share an entry:
+    they give the same array; 0.0 and -0.0 would too, but differ, so zeros are not cached).
     """
-    key = (value, dtype)
-    arr = _SCALARS.get(key)
+    table = _F32_SCALARS if dtype is _F32 else _SCALARS.setdefault(dtype.str, {})
+    arr = table.get(value)
     if arr is None:
-        if len(_SCALARS) > 4096:
-            _SCALARS.clear()
         arr = xp.array(value, dtype=dtype)
+        if value == 0:
+            return arr
+        if len(table) > 4096:
+            table.clear()
         arr.flags.writeable = False
-        _SCALARS[key] = arr
+        table[value] = arr
     return arr
+
+
+def _scalar_beside(value, array):
+    """The operand a Python number becomes next to `array`: a cached 0-d array for a float array."""
+    dtype = array.dtype
+    if dtype is _F32:  # why: the common case first; reading .kind and hashing dtypes cost more
+        arr = _F32_SCALARS.get(value)
+        return arr if arr is not None else _scalar_array(value, dtype)
+    return _scalar_array(value, dtype) if dtype.kind == "f" else value
 
 
 class _EngineState:
@@ -102,7 +120,20 @@ class Function:
     _n_outputs = 1
     # why: single output, no hooks, no retain_grad -- the reverse pass's fast path checks one flag
     _simple = True
+    # why: the plain reverse pass runs these nodes inline: an array primitive, not a view, one output, no
+    # hooks or retain_grad, not freed (set per class below; cleared on a node that gains any of those)
+    _fast = False
+    _seq = None  # creation number of a recorded node (counting down), the plain reverse pass's order
     needs_input_grad = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._fast = bool(cls._array_forward and not cls._is_view)
+        if cls._array_forward:
+            # why: apply() specialised to this class and one or two inputs: Tensor operators and the
+            # op functions call these directly (see _unary_apply / _binary_apply)
+            cls._apply1 = staticmethod(_unary_apply(cls))
+            cls._apply2 = staticmethod(_binary_apply(cls))
 
     @property
     def _released(self):
@@ -122,9 +153,10 @@ class Function:
         if saved is _FREED:
             raise RuntimeError(_freed_message(self))
         values, tracked = saved
-        for _i, _tensor, vc, version, _nr, array in tracked:
-            if vc[0] != version:
-                raise RuntimeError(_version_message(self, array, version, vc[0]))
+        if tracked:
+            for _i, _tensor, vc, version, _nr, array in tracked:
+                if vc[0] != version:
+                    raise RuntimeError(_version_message(self, array, version, vc[0]))
         if self._array_forward and not _engine.create_graph:
             return values  # ordinary backward: plain arrays
         out = list(values)
@@ -189,89 +221,186 @@ class Function:
     @classmethod
     def apply(cls, *args):
         """Run forward on args and, when any input requires grad, record this op on the graph."""
+        if cls._array_forward:
+            # why: most ops take one or two inputs; unrolled paths avoid loops on the hot path
+            n = len(args)
+            if n == 2:
+                return cls._apply2(*args)
+            if n == 1:
+                return cls._apply1(args[0])
+        ctx = _new(cls)
+        out, fargs, record = _apply_general(cls, ctx, args)
+        return _finish(cls, ctx, out, record, args, fargs)
+
+
+def _unary_apply(cls):
+    """apply() for the array primitive cls called with one input, as a function made for that class.
+
+    why: this is the engine's per-op hot path; the class's forward and flags are bound once here
+    (forward is looked up at class creation: replace it by subclassing, not by assignment).
+    """
+    forward = cls.forward
+    is_view = cls._is_view
+
+    def apply1(a):
         ctx = _new(cls)
         record = False
-        n = len(args)
-        # why: most ops take one or two inputs; unrolled paths avoid loops on the hot path
-        if n == 1 and cls._array_forward:
-            a = args[0]
-            if isinstance(a, Tensor):
-                da = a._data
-                if a._requires_grad and _grad_state.enabled:
-                    record = True
-                    ctx._edges = ((a.grad_fn or a, a._output_nr, da.shape, da.dtype),)
-                    ctx.needs_input_grad = _TRUE1
-            else:
-                da = a
-            if not record:
-                ctx.needs_input_grad = _FALSE1
-            try:
-                out = cls.forward(ctx, da)
-            except ValueError as e:
-                raise _forward_error(cls, e, args) from None
-            fargs = (da,)
-        elif n == 2 and cls._array_forward:
-            a, b = args
-            ea = eb = None
-            enabled = _grad_state.enabled
-            if isinstance(a, Tensor):
-                da = a._data
-                if a._requires_grad and enabled:
-                    ea = (a.grad_fn or a, a._output_nr, da.shape, da.dtype)
-                if isinstance(b, Tensor):
-                    db = b._data
-                    if b._requires_grad and enabled:
-                        eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
-                elif b.__class__ in _NUMBER and cls._number_operands and da.dtype.kind == "f":
-                    db = _scalar_array(b, da.dtype)
-                else:
-                    db = b
-            else:
-                db = b._data
-                if b._requires_grad and enabled:
-                    eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
-                if a.__class__ in _NUMBER and cls._number_operands and db.dtype.kind == "f":
-                    da = _scalar_array(a, db.dtype)
-                else:
-                    da = a
-            if ea is not None or eb is not None:
+        if isinstance(a, Tensor):
+            da = a._data
+            if a._requires_grad and _grad_state.enabled:
                 record = True
-                ctx._edges = (ea, eb)
-                ctx.needs_input_grad = (ea is not None, eb is not None)
+                ctx._edges = ((a.grad_fn or a, a._output_nr, da.shape, da.dtype),)
+                ctx.needs_input_grad = _TRUE1
             else:
-                ctx.needs_input_grad = _FALSE2
-            try:
-                out = cls.forward(ctx, da, db)
-            except ValueError as e:
-                raise _forward_error(cls, e, args) from None
-            fargs = (da, db)
+                ctx.needs_input_grad = _FALSE1
         else:
-            out, fargs, record = _apply_general(cls, ctx, args)
-        if type(out) is _ndarray:
-            # the common case, inlined: one array output
-            t = _new(Tensor)
-            t._data = out
-            t._vc = [0]
-            if record and out.dtype.kind in "fc":
+            da = a
+            ctx.needs_input_grad = _FALSE1
+        try:
+            out = forward(ctx, da)
+        except ValueError as e:
+            raise _forward_error(cls, e, (a,)) from None
+        if type(out) is not _ndarray or is_view:
+            return _finish(cls, ctx, out, record, (a,), (da,))
+        # the common case, inlined: one array output
+        t = _new(Tensor)
+        t._data = out
+        t._vc = [0]
+        if record:
+            ctx._seq = _next_seq()
+            if out.dtype.kind in "fc":
                 t._requires_grad = True
                 t.grad_fn = ctx
-        else:
-            t = _wrap_outputs(out, ctx, record)
-        if cls._is_view and type(t) is not tuple:
-            # why: a view shares its base's storage: same version counter, and in-place writes
-            # through it must know the base (Tensor._inplace refuses what it can't record)
-            src = args[0]
-            t._vc = src._vc
-            t._base = src if src._base is None else src._base
-            if record:
-                ctx._view_vc, ctx._view_version = src._vc, src._vc[0]
-        if record:
             to_save = ctx._to_save
             if to_save:
-                ctx._saved = _pack_saved(to_save, args, fargs, t, out)
+                ctx._saved = _pack_arrays(to_save, a, da, None, None, t)
             if _trace.active:
-                _trace_forward(ctx, t, fargs)
+                _trace_forward(ctx, t, (da,))
         return t
+
+    apply1.__qualname__ = f"{cls.__qualname__}.apply"
+    apply1.__doc__ = f"{cls.__name__}.apply(input): run forward and record the op on the graph."
+    return apply1
+
+
+def _binary_apply(cls):
+    """apply() for the array primitive cls called with two inputs (see _unary_apply).
+
+    A Python number beside a float array becomes a cached 0-d array of its dtype when the op
+    takes number operands (_scalar_array says why).
+    """
+    forward = cls.forward
+    is_view = cls._is_view
+    numbers = cls._number_operands
+
+    def apply2(a, b):
+        ctx = _new(cls)
+        ea = eb = None
+        if isinstance(a, Tensor):
+            da = a._data
+            if a._requires_grad and _grad_state.enabled:
+                ea = (a.grad_fn or a, a._output_nr, da.shape, da.dtype)
+            if isinstance(b, Tensor):
+                db = b._data
+                if b._requires_grad and _grad_state.enabled:
+                    eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
+            elif numbers and b.__class__ in _NUMBER:
+                db = _scalar_beside(b, da)
+            else:
+                db = b
+        else:
+            db = b._data
+            if b._requires_grad and _grad_state.enabled:
+                eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
+            if numbers and a.__class__ in _NUMBER:
+                da = _scalar_beside(a, db)
+            else:
+                da = a
+        if ea is not None:
+            ctx._edges = (ea, eb)
+            ctx.needs_input_grad = _TRUE_FALSE if eb is None else _TRUE2
+        elif eb is not None:
+            ctx._edges = (ea, eb)
+            ctx.needs_input_grad = _FALSE_TRUE
+        else:
+            ctx.needs_input_grad = _FALSE2
+        try:
+            out = forward(ctx, da, db)
+        except ValueError as e:
+            raise _forward_error(cls, e, (a, b)) from None
+        if type(out) is not _ndarray or is_view:
+            return _finish(cls, ctx, out, ea is not None or eb is not None, (a, b), (da, db))
+        t = _new(Tensor)
+        t._data = out
+        t._vc = [0]
+        if ea is not None or eb is not None:
+            ctx._seq = _next_seq()
+            if out.dtype.kind in "fc":
+                t._requires_grad = True
+                t.grad_fn = ctx
+            to_save = ctx._to_save
+            if to_save:
+                ctx._saved = _pack_arrays(to_save, a, da, b, db, t)
+            if _trace.active:
+                _trace_forward(ctx, t, (da, db))
+        return t
+
+    apply2.__qualname__ = f"{cls.__qualname__}.apply"
+    apply2.__doc__ = f"{cls.__name__}.apply(a, b): run forward and record the op on the graph."
+    return apply2
+
+
+def _finish(cls, ctx, out, record, args, fargs):
+    """The rest of apply() for any op: wrap the output(s), link views, pack what forward saved."""
+    if type(out) is _ndarray:
+        t = _new(Tensor)
+        t._data = out
+        t._vc = [0]
+        if record and out.dtype.kind in "fc":
+            t._requires_grad = True
+            t.grad_fn = ctx
+    else:
+        t = _wrap_outputs(out, ctx, record)
+    if cls._is_view and type(t) is not tuple:
+        # why: a view shares its base's storage: same version counter, and in-place writes
+        # through it must know the base (Tensor._inplace refuses what it can't record)
+        src = args[0]
+        t._vc = src._vc
+        t._base = src if src._base is None else src._base
+        if record:
+            ctx._view_vc, ctx._view_version = src._vc, src._vc[0]
+    if record:
+        ctx._seq = _next_seq()
+        to_save = ctx._to_save
+        if to_save:
+            ctx._saved = _pack_saved(to_save, args, fargs, t, out)
+        if _trace.active:
+            _trace_forward(ctx, t, fargs)
+    return t
+
+
+def _pack_arrays(to_save, a, da, b, db, t):
+    """_pack_saved for an array primitive of one or two inputs and one array output (the hot path).
+
+    The values are what forward saved, as they are; tracked lists the saved arrays that belong to a
+    Tensor (an input or the output), whose version counters the backward checks.
+    """
+    tracked = []
+    out = t._data
+    pos = 0
+    for item in to_save:
+        if item.__class__ is _ndarray:
+            if item is out:
+                tracked.append((pos, None, t._vc, t._vc[0], 0, out))
+            elif item is da and isinstance(a, Tensor):
+                tracked.append((pos, a, a._vc, a._vc[0], 0, da))
+            elif item is db and isinstance(b, Tensor):
+                tracked.append((pos, b, b._vc, b._vc[0], 0, db))
+        elif isinstance(item, Tensor):
+            # a Tensor saved by an array primitive: the general packing unwraps and tracks it
+            return _pack_saved(to_save, (a, b), (da, db), t, out)
+        pos += 1
+    return to_save, tracked
 
 
 def _trace_forward(ctx, t, fargs):
@@ -376,6 +505,8 @@ def _wrap_outputs(out, ctx, record):
         if record:
             ctx._n_outputs = len(outs)
             ctx._simple = len(outs) == 1
+            if not ctx._simple:
+                ctx._fast = False
             ctx._out_meta = [(o._data.shape, o._data.dtype) for o in outs]
         return outs
     return _wrap_one(out, ctx, record, 0)
@@ -449,6 +580,7 @@ def _find_output(item, outs, raw, pos):
 class AccumulateGrad:
     """The graph node of a leaf tensor: adds the incoming gradient into the leaf's `.grad`."""
 
+    _fast = False
     _edges = ()
     _released = False
     _simple = True

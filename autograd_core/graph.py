@@ -5,6 +5,8 @@ to each input's shape, where hooks run, where `.grad` is accumulated and where s
 freed. During an ordinary backward the gradients travelling through the graph are plain arrays;
 with `create_graph=True` they are Tensors, and every step here is itself recorded.
 """
+from heapq import heapify, heappop, heappush
+
 from . import anomaly as _anomaly
 from . import trace as _trace_mod
 from .backend import xp
@@ -157,7 +159,13 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
     for (node, _nr) in root_edges:
         if node not in root_nodes:
             root_nodes.append(node)
-    deps, reachable = _topological_order(root_nodes)
+    check = _anomaly_state.enabled
+    obs = _trace.observer  # ag.viz's explainer or checked mode; None in ordinary training
+    # why: an ordinary backward() orders nodes by creation (a heap), with no dependency-counting pass
+    plain = inputs is None and obs is None and not check and not create_graph
+    deps = reachable = None
+    if not plain:
+        deps, reachable = _topological_order(root_nodes)
 
     capture = None
     needed = None
@@ -186,88 +194,23 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
         _add_grad(buffers, node, nr, g)
 
     results = [None] * len(inputs) if inputs is not None else None
-    ready = [n for n in root_nodes if deps.get(n, 0) == 0 and (needed is None or n in needed)]
+    ready = root_nodes if plain else [n for n in root_nodes if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     prev_mode = _grad_state.enabled
     prev_engine = _engine.create_graph
     _grad_state.enabled = _engine.create_graph = bool(create_graph)
     # why: edge-of-domain math in backward formulas gives IEEE results quietly, as in forward
     errstate = xp.errstate(all="ignore")
     errstate.__enter__()
-    check = _anomaly_state.enabled
-    obs = _trace.observer  # ag.viz's explainer or checked mode; None in ordinary training
-    pop, push, bpop, bget = ready.pop, ready.append, buffers.pop, buffers.get
     try:
-        while ready:
-            node = pop()
-            grads = bpop(node, None)
-            if grads is None:
-                # nothing flowed here (every path in gave None): just release the children
-                _release_children(node, deps, ready, needed)
-                continue
-            if capture is not None and node in capture:
-                _capture(node, grads, capture[node], results, create_graph)
-                if isinstance(node, Tensor):
-                    continue
-            if isinstance(node, Tensor):
-                if obs is not None:
-                    obs.leaf(node, grads)
-                if inputs is None:
-                    hooks = node._hooks
-                    _accumulate_leaf(node, _call_hooks(hooks, grads, create_graph) if hooks else grads,
-                                     create_graph, seen_arrays)
-                continue
-            # ---- run one node's backward (inlined: this loop is the hot path) ----
-            if node._saved is _FREED:
-                raise RuntimeError(_freed_message(node))
-            if node._is_view and node._view_vc[0] != node._view_version:
-                raise RuntimeError(_stale_view_message(node))
-            if node._array_forward and not create_graph:
-                if node._simple:
-                    in_grads = node.backward(node, grads)
-                else:
-                    in_grads = node.backward(node, *_output_grads(node, grads, create_graph, seen_arrays))
-            else:
-                glist = (grads,) if node._simple else _output_grads(node, grads, create_graph, seen_arrays)
-                in_grads = _call_tensor_backward(node, glist)
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
-            if obs is not None:
-                obs.node(node, grads, in_grads)
-            for e, g in zip(node._edges, in_grads):
-                if e is None:
-                    continue
-                nxt, nr, shape, dtype = e
-                if needed is not None and nxt not in needed:
-                    continue
-                if g is not None:
-                    if create_graph or type(g) is not _ndarray:
-                        g = _as_graph_value(g, create_graph)
-                    if g.shape != shape:
-                        _note_reduction(node, e, g.shape, shape, obs)
-                        g = sum_to_shape(g, shape, node)
-                    if g.dtype is not dtype and g.dtype != dtype:
-                        g = g.astype(dtype)
-                    if check:
-                        _anomaly.check_backward(node, g)
-                    if nxt._simple:
-                        prev = bget(nxt)
-                        if prev is None:
-                            buffers[nxt] = g
-                        else:
-                            buffers[nxt] = prev + g
-                            if obs is not None:
-                                obs.accumulate(nxt, nr)
-                    else:
-                        if obs is not None and (nxt in buffers if nxt._n_outputs == 1
-                                                else nr in buffers.get(nxt, ())):
-                            obs.accumulate(nxt, nr)
-                        _add_grad(buffers, nxt, nr, g)
-                d = deps[nxt] - 1
-                deps[nxt] = d
-                if d == 0:
-                    push(nxt)
-            if not retain_graph:
-                node._saved = _FREED
+        if plain:
+            _plain_pass(root_nodes, buffers, retain_graph, seen_arrays)
+        else:
+            p = _Pass(buffers, deps, ready, needed, capture, results, create_graph, retain_graph,
+                      seen_arrays, obs, check)
+            pop = ready.pop
+            while ready:
+                node = pop()
+                _step(p, node, buffers.pop(node, None))
     finally:
         _grad_state.enabled = prev_mode
         _engine.create_graph = prev_engine
@@ -282,6 +225,153 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, inputs=None, all
             results[i] = r if isinstance(r, Tensor) else Tensor._make(_owned(r, seen_arrays))
         return tuple(results)
     return None
+
+
+class _Pass:
+    """The state of one reverse pass, for the general per-node step (_step)."""
+
+    __slots__ = ("buffers", "deps", "ready", "needed", "capture", "results", "create_graph", "retain_graph",
+                 "seen_arrays", "obs", "check")
+
+    def __init__(self, buffers, deps, ready, needed, capture, results, create_graph, retain_graph,
+                 seen_arrays, obs, check):
+        self.buffers, self.deps, self.ready, self.needed = buffers, deps, ready, needed
+        self.capture, self.results, self.create_graph, self.retain_graph = capture, results, create_graph, retain_graph
+        self.seen_arrays, self.obs, self.check = seen_arrays, obs, check
+
+
+def _plain_pass(roots, buffers, retain_graph, seen_arrays):
+    """The reverse pass of an ordinary backward(): arrays only, no capture, observer or anomaly checks.
+
+    Order: every recorded node carries a creation number (`_seq`, counting down), and a node's
+    consumers were all created after it, so popping the most recent node from a heap of those that
+    received a gradient always finds one whose gradient is complete -- no dependency-counting pass
+    over the graph first. Leaves have no inputs and are accumulated last.
+    why: this loop is the engine's hot path (every training step); nodes flagged `_fast` (array
+    primitives with one output, no hooks, not views, not yet freed) run inline here, any other node
+    goes through the general step.
+    """
+    heap = []
+    leaves = []
+    for node in roots:
+        if isinstance(node, Tensor):
+            leaves.append(node)
+        else:
+            heap.append((node._seq, node))
+    heapify(heap)
+    p = _Pass(buffers, None, None, None, None, None, False, retain_graph, seen_arrays, None, False)
+    bpop, bget = buffers.pop, buffers.get
+    while heap:
+        node = heappop(heap)[1]
+        grads = bpop(node)
+        if node._fast:
+            in_grads = node.backward(node, grads)
+        else:
+            in_grads = _node_backward(p, node, grads)
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+        for e, g in zip(node._edges, in_grads):
+            if e is None or g is None:
+                continue
+            nxt = e[0]
+            if type(g) is not _ndarray:
+                g = _as_graph_value(g, False)
+            if g.shape != e[2]:
+                _note_reduction(node, e, g.shape, e[2], None)
+                g = sum_to_shape(g, e[2], node)
+            if g.dtype is not e[3] and g.dtype != e[3]:
+                g = g.astype(e[3])
+            if nxt._simple:
+                prev = bget(nxt)
+                if prev is not None:
+                    buffers[nxt] = prev + g
+                    continue
+                buffers[nxt] = g
+            else:
+                first = nxt not in buffers
+                _add_grad(buffers, nxt, e[1], g)
+                if not first:
+                    continue
+            # the first gradient to reach nxt: it joins the heap (or the leaves)
+            seq = nxt._seq
+            if seq is None:
+                leaves.append(nxt)
+            else:
+                heappush(heap, (seq, nxt))
+        if not retain_graph:
+            node._saved = _FREED
+            node._fast = False
+    for leaf in leaves:
+        _step(p, leaf, bpop(leaf))
+
+
+def _node_backward(p, node, grads):
+    """Call a (non-leaf) node's backward in full generality: freed/stale checks, hooks, several outputs."""
+    create_graph = p.create_graph
+    if node._saved is _FREED:
+        raise RuntimeError(_freed_message(node))
+    if node._is_view and node._view_vc[0] != node._view_version:
+        raise RuntimeError(_stale_view_message(node))
+    if node._array_forward and not create_graph:
+        if node._simple:
+            return node.backward(node, grads)
+        return node.backward(node, *_output_grads(node, grads, create_graph, p.seen_arrays))
+    glist = (grads,) if node._simple else _output_grads(node, grads, create_graph, p.seen_arrays)
+    return _call_tensor_backward(node, glist)
+
+
+def _step(p, node, grads):
+    """Process one node of the reverse pass in full generality: leaves, hooks, capture, create_graph."""
+    buffers, create_graph, obs, needed = p.buffers, p.create_graph, p.obs, p.needed
+    if grads is None:
+        # nothing flowed here (every path in gave None): just release the children
+        _release_children(node, p.deps, p.ready, needed)
+        return
+    capture = p.capture
+    if capture is not None and node in capture:
+        _capture(node, grads, capture[node], p.results, create_graph)
+        if isinstance(node, Tensor):
+            return
+    if isinstance(node, Tensor):
+        if obs is not None:
+            obs.leaf(node, grads)
+        if capture is None:
+            hooks = node._hooks
+            _accumulate_leaf(node, _call_hooks(hooks, grads, create_graph) if hooks else grads,
+                             create_graph, p.seen_arrays)
+        return
+    in_grads = _node_backward(p, node, grads)
+    if type(in_grads) is not tuple:
+        in_grads = (in_grads,)
+    if obs is not None:
+        obs.node(node, grads, in_grads)
+    deps, push, check = p.deps, p.ready.append, p.check
+    for e, g in zip(node._edges, in_grads):
+        if e is None:
+            continue
+        nxt, nr, shape, dtype = e
+        if needed is not None and nxt not in needed:
+            continue
+        if g is not None:
+            if create_graph or type(g) is not _ndarray:
+                g = _as_graph_value(g, create_graph)
+            if g.shape != shape:
+                _note_reduction(node, e, g.shape, shape, obs)
+                g = sum_to_shape(g, shape, node)
+            if g.dtype is not dtype and g.dtype != dtype:
+                g = g.astype(dtype)
+            if check:
+                _anomaly.check_backward(node, g)
+            if obs is not None and (nxt in buffers if nxt._n_outputs == 1 else nr in buffers.get(nxt, ())):
+                obs.accumulate(nxt, nr)
+            _add_grad(buffers, nxt, nr, g)
+        d = deps[nxt] - 1
+        deps[nxt] = d
+        if d == 0:
+            push(nxt)
+    if not p.retain_graph:
+        node._saved = _FREED
+        node._fast = False
 
 
 def _capture(node, grads, wanted, results, create_graph):

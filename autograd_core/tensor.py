@@ -15,33 +15,33 @@ from .ops import reduce as _rd
 
 _new = object.__new__
 # why: bound once, so each operator call skips the classmethod binding (per-op hot path)
-_abs_apply = _ew.Abs.apply
-_add_apply = _ew.Add.apply
-_ceil_apply = _ew.Ceil.apply
-_cos_apply = _ew.Cos.apply
-_div_apply = _ew.Div.apply
-_erf_apply = _ew.Erf.apply
-_exp_apply = _ew.Exp.apply
-_floor_apply = _ew.Floor.apply
-_floordivide_apply = _ew.FloorDivide.apply
-_log_apply = _ew.Log.apply
-_maximum_apply = _ew.Maximum.apply
-_minimum_apply = _ew.Minimum.apply
-_mul_apply = _ew.Mul.apply
-_neg_apply = _ew.Neg.apply
-_pow_apply = _ew.Pow.apply
-_reciprocal_apply = _ew.Reciprocal.apply
-_relu_apply = _ew.Relu.apply
-_round_apply = _ew.Round.apply
-_rsqrt_apply = _ew.Rsqrt.apply
-_sigmoid_apply = _ew.Sigmoid.apply
-_sign_apply = _ew.Sign.apply
-_sin_apply = _ew.Sin.apply
-_sqrt_apply = _ew.Sqrt.apply
-_square_apply = _ew.Square.apply
-_sub_apply = _ew.Sub.apply
-_tan_apply = _ew.Tan.apply
-_tanh_apply = _ew.Tanh.apply
+_abs_apply = _ew.Abs._apply1
+_add_apply = _ew.Add._apply2
+_ceil_apply = _ew.Ceil._apply1
+_cos_apply = _ew.Cos._apply1
+_div_apply = _ew.Div._apply2
+_erf_apply = _ew.Erf._apply1
+_exp_apply = _ew.Exp._apply1
+_floor_apply = _ew.Floor._apply1
+_floordivide_apply = _ew.FloorDivide._apply2
+_log_apply = _ew.Log._apply1
+_maximum_apply = _ew.Maximum._apply2
+_minimum_apply = _ew.Minimum._apply2
+_mul_apply = _ew.Mul._apply2
+_neg_apply = _ew.Neg._apply1
+_pow_apply = _ew.Pow._apply2
+_reciprocal_apply = _ew.Reciprocal._apply1
+_relu_apply = _ew.Relu._apply1
+_round_apply = _ew.Round._apply2
+_rsqrt_apply = _ew.Rsqrt._apply1
+_sigmoid_apply = _ew.Sigmoid._apply1
+_sign_apply = _ew.Sign._apply1
+_sin_apply = _ew.Sin._apply1
+_sqrt_apply = _ew.Sqrt._apply1
+_square_apply = _ew.Square._apply1
+_sub_apply = _ew.Sub._apply2
+_tan_apply = _ew.Tan._apply1
+_tanh_apply = _ew.Tanh._apply1
 _where_apply = _ew.Where.apply
 
 
@@ -122,6 +122,8 @@ class Tensor:
     _released = False
     _stack = None
     _simple = True
+    _seq = None  # a leaf has no creation number: the plain reverse pass accumulates leaves last
+    _fast = False  # a leaf is never run inline by the plain reverse pass (see graph._plain_pass)
     _base = None  # for a view: the tensor whose storage it shares
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
@@ -451,7 +453,7 @@ class Tensor:
         node = self.grad_fn
         if node._retain is None:
             node._retain = {}
-            node._simple = False
+            node._simple = node._fast = False
         node._retain[self._output_nr] = weakref.ref(self)
         self._retains_grad = True
 
@@ -472,7 +474,7 @@ class Tensor:
             node = self.grad_fn
             if node._pre_hooks is None:
                 node._pre_hooks = {}
-                node._simple = False
+                node._simple = node._fast = False
             hooks = node._pre_hooks.setdefault(self._output_nr, _HookList())
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)
@@ -623,26 +625,23 @@ class Tensor:
         _ix.setitem(self, index, value)
 
     # ---- operators ---------------------------------------------------------------------------
-    def __add__(self, other):
-        return _add_apply(self, other)
+    # why: the plain binary operators are the op's own apply (one call less per op on the hot path)
+    __add__ = _add_apply
 
     def __radd__(self, other):
         return _add_apply(other, self)
 
-    def __sub__(self, other):
-        return _sub_apply(self, other)
+    __sub__ = _sub_apply
 
     def __rsub__(self, other):
         return _sub_apply(other, self)
 
-    def __mul__(self, other):
-        return _mul_apply(self, other)
+    __mul__ = _mul_apply
 
     def __rmul__(self, other):
         return _mul_apply(other, self)
 
-    def __truediv__(self, other):
-        return _div_apply(self, other)
+    __truediv__ = _div_apply
 
     def __rtruediv__(self, other):
         return _div_apply(other, self)

@@ -509,6 +509,54 @@ def test_version_counter_error_names_the_op():
     assert "version" in msg
 
 
+@pytest.mark.parametrize("save_side", ["left", "right"])
+def test_version_check_covers_saved_parameters(save_side):
+    # a Parameter (a Tensor subclass) saved by a binary op is tracked like any tensor
+    import nn
+    w = nn.Parameter(ag.tensor([1.0, 2.0], dtype=F64))
+    x = leaf([3.0, 4.0])
+    y = (x * w) if save_side == "left" else (w * x)  # Mul saves w for x's gradient
+    with ag.no_grad():
+        w.mul_(2.0)
+    with pytest.raises(RuntimeError, match="MulBackward0.*modified by an in-place operation|"
+                                           "modified by an in-place operation.*MulBackward0"):
+        y.sum().backward()
+
+
+def test_python_zero_keeps_its_sign_next_to_a_tensor():
+    # -0.0 and 0.0 compare equal, but x + (-0.0) keeps x's negative zeros and x + 0.0 does not
+    x = ag.tensor([-0.0, 1.0])
+    assert not np.signbit((x + 0.0).numpy()[0])
+    assert np.signbit((x + -0.0).numpy()[0])
+    assert np.signbit((x * -0.0).numpy()[1])
+    assert not np.signbit((x * 0.0).numpy()[1])
+
+
+def test_backward_order_follows_creation_not_argument_order():
+    # a node consumed by an op created much later, through several paths of different lengths
+    x = leaf([0.5, -1.5])
+    early = x * 3.0
+    chain = x
+    for _ in range(20):
+        chain = chain.sin() + early * 0.1
+    late = (early.exp() * chain).sum() + early.sum()
+    late.backward()
+    # same gradient, computed by hand through the same formulas in NumPy
+    xv = np.array([0.5, -1.5])
+    e = xv * 3.0
+    vals = [xv]
+    for _ in range(20):
+        vals.append(np.sin(vals[-1]) + e * 0.1)
+    g_chain = np.exp(e)
+    g_early = vals[-1] * np.exp(e) + 1.0
+    g_x = np.zeros(2)
+    for v in reversed(vals[:-1]):
+        g_early = g_early + g_chain * 0.1
+        g_chain = g_chain * np.cos(v)
+    g_x = g_chain + 3.0 * g_early
+    np.testing.assert_allclose(x.grad.numpy(), g_x, rtol=1e-12)
+
+
 def test_data_write_is_not_tracked_by_version():
     # .data (as in PyTorch) is the escape hatch: writes through it are not checked
     x = leaf([1.0, 2.0])

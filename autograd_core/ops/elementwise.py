@@ -620,7 +620,7 @@ def add(input, other, *, alpha=1):
     """input + alpha * other, with broadcasting."""
     if alpha != 1:
         other = mul(other, alpha)
-    return Add.apply(input, other)
+    return Add._apply2(input, other)
 
 
 @implements_ufunc(xp.subtract)
@@ -628,159 +628,159 @@ def sub(input, other, *, alpha=1):
     """input - alpha * other, with broadcasting."""
     if alpha != 1:
         other = mul(other, alpha)
-    return Sub.apply(input, other)
+    return Sub._apply2(input, other)
 
 
 @implements_ufunc(xp.multiply)
 def mul(input, other):
     """input * other, with broadcasting."""
-    return Mul.apply(input, other)
+    return Mul._apply2(input, other)
 
 
 @implements_ufunc(xp.true_divide)
 def div(input, other, *, rounding_mode=None):
     """input / other; rounding_mode 'floor' or 'trunc' as in PyTorch."""
     if rounding_mode is None:
-        return Div.apply(input, other)
+        return Div._apply2(input, other)
     if rounding_mode == "floor":
-        return FloorDivide.apply(input, other)
+        return FloorDivide._apply2(input, other)
     if rounding_mode == "trunc":
-        q = Div.apply(input, other)
-        return Sign.apply(q) * Floor.apply(Abs.apply(q))
+        q = Div._apply2(input, other)
+        return Sign._apply1(q) * Floor.apply(Abs._apply1(q))
     raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
 
 
 @implements_ufunc(xp.floor_divide)
 def floor_divide(input, other):
     """input // other (zero gradient)."""
-    return FloorDivide.apply(input, other)
+    return FloorDivide._apply2(input, other)
 
 
 @implements_ufunc(xp.negative)
 def neg(input):
     """-input."""
-    return Neg.apply(input)
+    return Neg._apply1(input)
 
 
 @implements_ufunc(xp.power)
 def pow(input, exponent):
     """input ** exponent, either may be a tensor."""
-    return Pow.apply(input, exponent)
+    return Pow._apply2(input, exponent)
 
 
 @implements_ufunc(xp.exp)
 def exp(input):
     """e ** input."""
-    return Exp.apply(input)
+    return Exp._apply1(input)
 
 
 @implements_ufunc(xp.log)
 def log(input):
     """Natural logarithm (log(0) = -inf, log(<0) = nan, quietly)."""
-    return Log.apply(input)
+    return Log._apply1(input)
 
 
 @implements_ufunc(xp.log1p)
 def log1p(input):
     """log(1 + input), accurate near 0."""
-    return Log1p.apply(input)
+    return Log1p._apply1(input)
 
 
 @implements_ufunc(xp.expm1)
 def expm1(input):
     """exp(input) - 1, accurate near 0."""
-    return Expm1.apply(input)
+    return Expm1._apply1(input)
 
 
 @implements_ufunc(xp.sqrt)
 def sqrt(input):
     """Square root."""
-    return Sqrt.apply(input)
+    return Sqrt._apply1(input)
 
 
 def rsqrt(input):
     """1 / sqrt(input)."""
-    return Rsqrt.apply(input)
+    return Rsqrt._apply1(input)
 
 
 @implements_ufunc(xp.reciprocal)
 def reciprocal(input):
     """1 / input."""
-    return Reciprocal.apply(input)
+    return Reciprocal._apply1(input)
 
 
 @implements_ufunc(xp.square)
 def square(input):
     """input ** 2."""
-    return Square.apply(input)
+    return Square._apply1(input)
 
 
 @implements_ufunc(xp.sin)
 def sin(input):
     """Sine."""
-    return Sin.apply(input)
+    return Sin._apply1(input)
 
 
 @implements_ufunc(xp.cos)
 def cos(input):
     """Cosine."""
-    return Cos.apply(input)
+    return Cos._apply1(input)
 
 
 @implements_ufunc(xp.tan)
 def tan(input):
     """Tangent."""
-    return Tan.apply(input)
+    return Tan._apply1(input)
 
 
 @implements_ufunc(xp.tanh)
 def tanh(input):
     """Hyperbolic tangent."""
-    return Tanh.apply(input)
+    return Tanh._apply1(input)
 
 
 def sigmoid(input):
     """1 / (1 + exp(-input))."""
-    return Sigmoid.apply(input)
+    return Sigmoid._apply1(input)
 
 
 def relu(input):
     """max(input, 0)."""
-    return Relu.apply(input)
+    return Relu._apply1(input)
 
 
 @implements_ufunc(xp.absolute)
 def abs(input):
     """|input| (gradient sign(input), 0 at 0)."""
-    return Abs.apply(input)
+    return Abs._apply1(input)
 
 
 @implements_ufunc(xp.sign)
 def sign(input):
     """-1, 0 or 1 (zero gradient)."""
-    return Sign.apply(input)
+    return Sign._apply1(input)
 
 
 @implements_ufunc(xp.floor)
 def floor(input):
     """Round down (zero gradient)."""
-    return Floor.apply(input)
+    return Floor._apply1(input)
 
 
 @implements_ufunc(xp.ceil)
 def ceil(input):
     """Round up (zero gradient)."""
-    return Ceil.apply(input)
+    return Ceil._apply1(input)
 
 
 def round(input, decimals=0):
     """Round half to even (zero gradient)."""
-    return Round.apply(input, decimals)
+    return Round._apply2(input, decimals)
 
 
 def erf(input):
     """The error function 2/sqrt(pi) * integral_0^x exp(-t^2) dt."""
-    return Erf.apply(input)
+    return Erf._apply1(input)
 
 
 def clamp(input, min=None, max=None):
@@ -796,13 +796,13 @@ clip = clamp
 @implements_ufunc(xp.maximum)
 def maximum(input, other):
     """Elementwise maximum (ties share the gradient)."""
-    return Maximum.apply(input, other)
+    return Maximum._apply2(input, other)
 
 
 @implements_ufunc(xp.minimum)
 def minimum(input, other):
     """Elementwise minimum (ties share the gradient)."""
-    return Minimum.apply(input, other)
+    return Minimum._apply2(input, other)
 
 
 @implements(xp.where)
