@@ -105,7 +105,8 @@ class Function:
     _number_operands = False
 
     _edges = ()
-    _saved = None
+    _saved = None     # what forward saved (a tuple), or _FREED once the backward released it
+    _tracked = None   # [(position, tensor or None for an output, version counter, version, output_nr, array)]
     _to_save = ()
     _stack = None
     _site = None      # (file, line, source) of the user's code, when ag.viz records sites
@@ -148,15 +149,21 @@ class Function:
     def saved_tensors(self):
         """The saved tensors; raises if the graph was freed or one was modified in place."""
         saved = self._saved
-        if saved is None:
+        if self._tracked is None and saved.__class__ is tuple:
+            return saved  # why: the hot path -- nothing saved that can change under the node's feet
+        return self._unpack_saved()
+
+    def _unpack_saved(self):
+        """saved_tensors in general: freed graph, version checks, Tensors under create_graph."""
+        values = self._saved
+        if values is None:
             return ()
-        if saved is _FREED:
+        if values is _FREED:
             raise RuntimeError(_freed_message(self))
-        values, tracked = saved
-        if tracked:
-            for _i, _tensor, vc, version, _nr, array in tracked:
-                if vc[0] != version:
-                    raise RuntimeError(_version_message(self, array, version, vc[0]))
+        tracked = self._tracked or ()
+        for _i, _tensor, vc, version, _nr, array in tracked:
+            if vc[0] != version:
+                raise RuntimeError(_version_message(self, array, version, vc[0]))
         if self._array_forward and not _engine.create_graph:
             return values  # ordinary backward: plain arrays
         out = list(values)
@@ -206,6 +213,7 @@ class Function:
     def _release(self):
         """Free what the node saved: called after its backward unless retain_graph."""
         self._saved = _FREED
+        self._tracked = None
 
     # ---- forward ------------------------------------------------------------------------
     @staticmethod
@@ -268,12 +276,13 @@ def _unary_apply(cls):
         t._vc = [0]
         if record:
             ctx._seq = _next_seq()
-            if out.dtype.kind in "fc":
+            if out.dtype is _F32 or out.dtype.kind in "fc":
                 t._requires_grad = True
                 t.grad_fn = ctx
             to_save = ctx._to_save
             if to_save:
-                ctx._saved = _pack_arrays(to_save, a, da, None, None, t)
+                ctx._saved = to_save
+                ctx._tracked = _track_arrays(ctx, to_save, a, da, None, None, t)
             if _trace.active:
                 _trace_forward(ctx, t, (da,))
         return t
@@ -300,12 +309,13 @@ def _binary_apply(cls):
             da = a._data
             if a._requires_grad and _grad_state.enabled:
                 ea = (a.grad_fn or a, a._output_nr, da.shape, da.dtype)
-            if isinstance(b, Tensor):
+            # why: the number test first -- isinstance() is slow when the answer is no
+            if numbers and b.__class__ in _NUMBER:
+                db = _scalar_beside(b, da)
+            elif isinstance(b, Tensor):
                 db = b._data
                 if b._requires_grad and _grad_state.enabled:
                     eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
-            elif numbers and b.__class__ in _NUMBER:
-                db = _scalar_beside(b, da)
             else:
                 db = b
         else:
@@ -335,12 +345,13 @@ def _binary_apply(cls):
         t._vc = [0]
         if ea is not None or eb is not None:
             ctx._seq = _next_seq()
-            if out.dtype.kind in "fc":
+            if out.dtype is _F32 or out.dtype.kind in "fc":
                 t._requires_grad = True
                 t.grad_fn = ctx
             to_save = ctx._to_save
             if to_save:
-                ctx._saved = _pack_arrays(to_save, a, da, b, db, t)
+                ctx._saved = to_save
+                ctx._tracked = _track_arrays(ctx, to_save, a, da, b, db, t)
             if _trace.active:
                 _trace_forward(ctx, t, (da, db))
         return t
@@ -373,34 +384,41 @@ def _finish(cls, ctx, out, record, args, fargs):
         ctx._seq = _next_seq()
         to_save = ctx._to_save
         if to_save:
-            ctx._saved = _pack_saved(to_save, args, fargs, t, out)
+            ctx._saved, ctx._tracked = _pack_saved(to_save, args, fargs, t, out)
         if _trace.active:
             _trace_forward(ctx, t, fargs)
     return t
 
 
-def _pack_arrays(to_save, a, da, b, db, t):
-    """_pack_saved for an array primitive of one or two inputs and one array output (the hot path).
-
-    The values are what forward saved, as they are; tracked lists the saved arrays that belong to a
-    Tensor (an input or the output), whose version counters the backward checks.
+def _track_arrays(ctx, to_save, a, da, b, db, t):
+    """What an array primitive of one or two inputs and one array output saved that can change: the
+    [(position, tensor or None, version counter, version, 0, array)] of the saved arrays that are an
+    input Tensor's data or the output; None when there are none (the usual case for constants).
     """
-    tracked = []
+    tracked = None
     out = t._data
-    pos = 0
+    pos = -1
     for item in to_save:
-        if item.__class__ is _ndarray:
-            if item is out:
-                tracked.append((pos, None, t._vc, t._vc[0], 0, out))
-            elif item is da and isinstance(a, Tensor):
-                tracked.append((pos, a, a._vc, a._vc[0], 0, da))
-            elif item is db and isinstance(b, Tensor):
-                tracked.append((pos, b, b._vc, b._vc[0], 0, db))
-        elif isinstance(item, Tensor):
-            # a Tensor saved by an array primitive: the general packing unwraps and tracks it
-            return _pack_saved(to_save, (a, b), (da, db), t, out)
         pos += 1
-    return to_save, tracked
+        if item.__class__ is not _ndarray:
+            if item is not None and isinstance(item, Tensor):
+                # a Tensor saved by an array primitive: the general packing unwraps and tracks it
+                ctx._saved, tracked = _pack_saved(to_save, (a, b), (da, db), t, out)
+                return tracked
+            continue
+        if item is out:
+            entry = (pos, None, t._vc, t._vc[0], 0, out)
+        elif item is da and isinstance(a, Tensor):
+            entry = (pos, a, a._vc, a._vc[0], 0, da)
+        elif item is db and isinstance(b, Tensor):
+            entry = (pos, b, b._vc, b._vc[0], 0, db)
+        else:
+            continue
+        if tracked is None:
+            tracked = [entry]
+        else:
+            tracked.append(entry)
+    return tracked
 
 
 def _trace_forward(ctx, t, fargs):
@@ -566,7 +584,7 @@ def _pack_saved(to_save, args, fargs, outs, raw):
             else:
                 # an array made inside forward (or passed in as a constant): a constant of the backward
                 values.append(item)
-    return tuple(values), tracked
+    return tuple(values), (tracked or None)
 
 
 def _find_output(item, outs, raw, pos):

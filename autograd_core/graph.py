@@ -300,6 +300,7 @@ def _plain_pass(roots, buffers, retain_graph, seen_arrays):
                 heappush(heap, (seq, nxt))
         if not retain_graph:
             node._saved = _FREED
+            node._tracked = None
             node._fast = False
     for leaf in leaves:
         _step(p, leaf, bpop(leaf))
@@ -371,6 +372,7 @@ def _step(p, node, grads):
             push(nxt)
     if not p.retain_graph:
         node._saved = _FREED
+        node._tracked = None
         node._fast = False
 
 
