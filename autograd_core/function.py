@@ -149,8 +149,16 @@ class Function:
     def saved_tensors(self):
         """The saved tensors; raises if the graph was freed or one was modified in place."""
         saved = self._saved
-        if self._tracked is None and saved.__class__ is tuple:
-            return saved  # why: the hot path -- nothing saved that can change under the node's feet
+        tracked = self._tracked
+        if saved.__class__ is tuple:
+            if tracked is None:
+                return saved  # why: the hot path -- nothing saved that can change under the node's feet
+            if self._array_forward and not _engine.create_graph:
+                for entry in tracked:
+                    if entry[2][0] != entry[3]:
+                        break  # modified in place: _unpack_saved raises the error
+                else:
+                    return saved
         return self._unpack_saved()
 
     def _unpack_saved(self):
