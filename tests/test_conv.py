@@ -469,7 +469,7 @@ def test_tiled_max_pool_matches_the_indices_path(shape, k):
     x[..., :2, :2] = 0.0
     t = ag.tensor(x, requires_grad=True)
     out = F.max_pool2d(t, k)
-    assert isinstance(out.grad_fn, _pool.TiledGather)
+    assert isinstance(out.grad_fn, _pool.TiledPick)
     g = rng.standard_normal(out.shape)
     out.backward(ag.tensor(g))
     want_out, want_grad = _pool_by_indices(x, k, g)
@@ -484,7 +484,7 @@ def test_tiled_max_pool_nan_input_and_nonfinite_gradient():
             x[0, 0, 1, 0] = np.nan
         t = ag.tensor(x, requires_grad=True)
         out = F.max_pool2d(t, 2)
-        assert isinstance(out.grad_fn, _pool.PoolGather if nan else _pool.TiledGather)
+        assert isinstance(out.grad_fn, _pool.PoolGather if nan else _pool.TiledPick)
         g = np.ones(out.shape)
         g[0, 1, 0, 1] = np.inf  # lands on its winner only: the other inputs of the window get exactly 0
         out.backward(ag.tensor(g))

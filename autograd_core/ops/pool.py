@@ -7,7 +7,7 @@ positions along one axis.
 Pairs of primitives that are each other's adjoint keep create_graph working: max pooling is a
 gather by per-plane flat indices (PoolGather) whose backward is a scatter (PoolScatter) whose
 backward is the gather again; windows that tile the input (stride = kernel) record their winners
-as small codes instead, with the same pair of adjoints (TiledGather, TiledScatter); average pooling
+as small codes instead, with the same pair of adjoints in one class (TiledPick); average pooling
 (AvgPool) and its transpose (AvgPoolTranspose) likewise. Adaptive average pooling, bilinear interpolation, nearest interpolation and
 reflect/replicate padding are linear maps composed from matmul and indexing, so they need no
 backward of their own.
@@ -274,34 +274,23 @@ def _tiled_gather(x, t):
     return out.reshape(t.shape[:-2] + t.out_hw)
 
 
-class TiledGather(Function):
-    """out = x at the winner of each window of a tiling (_Tiling): max pooling once the winners are known."""
-    formula = "grad_x = zeros(x.shape) with grad placed at each window's winner"
+class TiledPick(Function):
+    """out = x at the winner of each window of a tiling (_Tiling): max pooling once the winners are known;
+    with scatter=True its adjoint, zeros(..., H, W) with x placed at the winners. Each is the other's
+    backward (one class for both: a row of the op table covers the pair)."""
+    formula = "grad_x = grad placed at the winners in zeros (gather), or grad at the winners (scatter)"
     _array_forward = True
 
     @staticmethod
-    def forward(ctx, x, tiling, values=None):
-        ctx.tiling = tiling
+    def forward(ctx, x, tiling, values=None, scatter=False):
+        ctx.tiling, ctx.scatter = tiling, scatter
+        if scatter:
+            return _tiled_scatter(x, tiling)
         return _tiled_gather(x, tiling) if values is None else values
 
     @staticmethod
     def backward(ctx, grad):
-        return _run(TiledScatter, grad, ctx.tiling), None, None
-
-
-class TiledScatter(Function):
-    """zeros(..., H, W) with g placed at each window's winner: tiled max pooling's gradient."""
-    formula = "grad_g = grad at each window's winner"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, g, tiling):
-        ctx.tiling = tiling
-        return _tiled_scatter(g, tiling)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _run(TiledGather, grad, ctx.tiling), None
+        return _run(TiledPick, grad, ctx.tiling, None, not ctx.scatter), None, None, None
 
 
 def _tiles(geom, a, return_indices):
@@ -326,7 +315,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     a = _data(input)
     tiled = _tiled_max(a, geom.kernel) if _tiles(geom, a, return_indices) else None
     if tiled is not None:
-        return TiledGather.apply(input, tiled[1], tiled[0])
+        return TiledPick.apply(input, tiled[1], tiled[0], False)
     idx, values = _max_pool_indices(a, geom)
     out = PoolGather.apply(input, idx, values, geom.disjoint)
     return (out, Tensor._make(idx)) if return_indices else out
