@@ -84,6 +84,7 @@ class _EngineState:
 
 
 _engine = _EngineState
+_UNTRACKED = object()  # stands for "no input array to track" in the apply fast paths
 _FREED = object()  # marks a node whose saved tensors were released after its backward
 
 Tensor = None  # bound by tensor.py once Tensor exists (the two modules need each other)
@@ -313,27 +314,33 @@ def _binary_apply(cls):
     def apply2(a, b):
         ctx = _new(cls)
         ea = eb = None
+        # ta / tb: an input Tensor's array, whose version a save must track (else a marker that is nothing)
         if isinstance(a, Tensor):
-            da = a._data
+            da = ta = a._data
             if a._requires_grad and _grad_state.enabled:
                 ea = (a.grad_fn or a, a._output_nr, da.shape, da.dtype)
             # why: the number test first -- isinstance() is slow when the answer is no
             if numbers and b.__class__ in _NUMBER:
-                db = _scalar_beside(b, da)
+                db = _F32_SCALARS.get(b) if da.dtype is _F32 else None  # a float32 cache hit, inlined
+                if db is None:
+                    db = _scalar_beside(b, da)
+                tb = _UNTRACKED
             elif isinstance(b, Tensor):
-                db = b._data
+                db = tb = b._data
                 if b._requires_grad and _grad_state.enabled:
                     eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
             else:
                 db = b
+                tb = _UNTRACKED
         else:
-            db = b._data
+            db = tb = b._data
             if b._requires_grad and _grad_state.enabled:
                 eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
             if numbers and a.__class__ in _NUMBER:
                 da = _scalar_beside(a, db)
             else:
                 da = a
+            ta = _UNTRACKED
         if ea is not None:
             ctx._edges = (ea, eb)
             ctx.needs_input_grad = _TRUE_FALSE if eb is None else _TRUE2
@@ -359,7 +366,11 @@ def _binary_apply(cls):
             to_save = ctx._to_save
             if to_save:
                 ctx._saved = to_save
-                ctx._tracked = _track_arrays(ctx, to_save, a, da, b, db, t)
+                # why: most saves are constants (a number's 0-d array): look for anything to track first
+                for item in to_save:
+                    if item is out or item is ta or item is tb or (item is not None and item.__class__ is not _ndarray):
+                        ctx._tracked = _track_arrays(ctx, to_save, a, da, b, db, t)
+                        break
             if _trace.active:
                 _trace_forward(ctx, t, (da, db))
         return t
