@@ -355,6 +355,8 @@ def _binary_apply(cls):
             raise _forward_error(cls, e, (a, b)) from None
         if type(out) is not _ndarray or is_view:
             return _finish(cls, ctx, out, ea is not None or eb is not None, (a, b), (da, db))
+        # why: the same steps as apply1's, written out again -- a shared helper call would cost as
+        # much as the rest of this path
         t = _new(Tensor)
         t._data = out
         t._vc = [0]
