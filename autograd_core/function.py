@@ -120,7 +120,7 @@ class Function:
     _pre_hooks = None
     _retain = None
     _n_outputs = 1
-    # why: single output, no hooks, no retain_grad -- the reverse pass's fast path checks one flag
+    # why: single output, no hooks, no retain_grad -- its backward takes the gradient bare
     _simple = True
     # why: the plain reverse pass runs these nodes inline: an array primitive, not a view, one output, no
     # hooks or retain_grad, not freed (set per class below; cleared on a node that gains any of those)
