@@ -106,8 +106,9 @@ class Function:
     _number_operands = False
 
     _edges = ()
-    _saved = None     # what forward saved (a tuple), or _FREED once the backward released it
-    _tracked = None   # [(position, tensor or None for an output, version counter, version, output_nr, array)]
+    # what forward saved: a tuple when nothing in it can change, a _Saved when some of it belongs to a
+    # tensor (version-checked), _FREED once the backward released it
+    _saved = None
     _to_save = ()
     _stack = None
     _site = None      # (file, line, source) of the user's code, when ag.viz records sites
@@ -150,26 +151,26 @@ class Function:
     def saved_tensors(self):
         """The saved tensors; raises if the graph was freed or one was modified in place."""
         saved = self._saved
-        tracked = self._tracked
         if saved.__class__ is tuple:
-            if tracked is None:
-                return saved  # why: the hot path -- nothing saved that can change under the node's feet
-            if self._array_forward and not _engine.create_graph:
-                for entry in tracked:
-                    if entry[2][0] != entry[3]:
-                        break  # modified in place: _unpack_saved raises the error
-                else:
-                    return saved
+            return saved  # why: the hot path -- nothing saved that can change under the node's feet
+        if saved.__class__ is _Saved and self._array_forward and not _engine.create_graph:
+            for entry in saved.tracked:
+                if entry[2][0] != entry[3]:
+                    break  # modified in place: _unpack_saved raises the error
+            else:
+                return saved.values
         return self._unpack_saved()
 
     def _unpack_saved(self):
         """saved_tensors in general: freed graph, version checks, Tensors under create_graph."""
-        values = self._saved
-        if values is None:
+        saved = self._saved
+        if saved is None:
             return ()
-        if values is _FREED:
+        if saved is _FREED:
             raise RuntimeError(_freed_message(self))
-        tracked = self._tracked or ()
+        if saved.__class__ is tuple:
+            return saved
+        values, tracked = saved.values, saved.tracked
         for _i, _tensor, vc, version, _nr, array in tracked:
             if vc[0] != version:
                 raise RuntimeError(_version_message(self, array, version, vc[0]))
@@ -222,7 +223,6 @@ class Function:
     def _release(self):
         """Free what the node saved: called after its backward unless retain_graph."""
         self._saved = _FREED
-        self._tracked = None
 
     # ---- forward ------------------------------------------------------------------------
     @staticmethod
@@ -290,12 +290,14 @@ def _unary_apply(cls):
                 t.grad_fn = ctx
             to_save = ctx._to_save
             if to_save:
-                ctx._saved = to_save
-                ctx._tracked = _track_arrays(ctx, to_save, a, da, None, None, t)
+                ctx._saved = _track_arrays(to_save, a, da, None, None, t)
             if _trace.active:
                 _trace_forward(ctx, t, (da,))
         return t
 
+    # why: a code object of its own per class, so the interpreter's attribute caches inside see one
+    # node type (shared code would see every op's ctx class and fall back to generic lookups)
+    apply1.__code__ = apply1.__code__.replace()
     apply1.__qualname__ = f"{cls.__qualname__}.apply"
     apply1.__doc__ = f"{cls.__name__}.apply(input): run forward and record the op on the graph."
     return apply1
@@ -371,12 +373,13 @@ def _binary_apply(cls):
                 # why: most saves are constants (a number's 0-d array): look for anything to track first
                 for item in to_save:
                     if item is out or item is ta or item is tb or (item is not None and item.__class__ is not _ndarray):
-                        ctx._tracked = _track_arrays(ctx, to_save, a, da, b, db, t)
+                        ctx._saved = _track_arrays(to_save, a, da, b, db, t)
                         break
             if _trace.active:
                 _trace_forward(ctx, t, (da, db))
         return t
 
+    apply2.__code__ = apply2.__code__.replace()  # one code object per class (see _unary_apply)
     apply2.__qualname__ = f"{cls.__qualname__}.apply"
     apply2.__doc__ = f"{cls.__name__}.apply(a, b): run forward and record the op on the graph."
     return apply2
@@ -405,17 +408,26 @@ def _finish(cls, ctx, out, record, args, fargs):
         ctx._seq = _next_seq()
         to_save = ctx._to_save
         if to_save:
-            ctx._saved, ctx._tracked = _pack_saved(to_save, args, fargs, t, out)
+            ctx._saved = _pack_saved(to_save, args, fargs, t, out)
         if _trace.active:
             _trace_forward(ctx, t, fargs)
     return t
 
 
-def _track_arrays(ctx, to_save, a, da, b, db, t):
-    """What an array primitive of one or two inputs and one array output saved that can change: the
-    [(position, tensor or None, version counter, version, 0, array)] of the saved arrays that are an
-    input Tensor's data or the output; None when there are none (the usual case for constants).
-    """
+class _Saved:
+    """What a node saved when some of it belongs to a tensor: the values, and for those the
+    (position, tensor or None for an output, version counter, version at save, output_nr, array)."""
+
+    __slots__ = ("values", "tracked")
+
+    def __init__(self, values, tracked):
+        self.values = values
+        self.tracked = tracked
+
+
+def _track_arrays(to_save, a, da, b, db, t):
+    """ctx._saved for an array primitive of one or two inputs and one array output: to_save itself,
+    or a _Saved tracking the saved arrays that are an input Tensor's data or the output."""
     tracked = None
     out = t._data
     pos = -1
@@ -424,8 +436,7 @@ def _track_arrays(ctx, to_save, a, da, b, db, t):
         if item.__class__ is not _ndarray:
             if item is not None and isinstance(item, Tensor):
                 # a Tensor saved by an array primitive: the general packing unwraps and tracks it
-                ctx._saved, tracked = _pack_saved(to_save, (a, b), (da, db), t, out)
-                return tracked
+                return _pack_saved(to_save, (a, b), (da, db), t, out)
             continue
         if item is out:
             entry = (pos, None, t._vc, t._vc[0], 0, out)
@@ -439,7 +450,7 @@ def _track_arrays(ctx, to_save, a, da, b, db, t):
             tracked = [entry]
         else:
             tracked.append(entry)
-    return tracked
+    return to_save if tracked is None else _Saved(to_save, tracked)
 
 
 def _trace_forward(ctx, t, fargs):
@@ -567,7 +578,7 @@ def _wrap_one(o, ctx, record, nr):
 
 
 def _pack_saved(to_save, args, fargs, outs, raw):
-    """Saved values as (values, tracked): tracked lists the tensors among them with their versions.
+    """ctx._saved for any op: the values as a tuple, or a _Saved listing the tensors among them.
 
     values holds arrays (what an ordinary backward gets); each tracked entry is
     (position, input Tensor or None for an output, version counter, version at save, output_nr, array).
@@ -605,7 +616,7 @@ def _pack_saved(to_save, args, fargs, outs, raw):
             else:
                 # an array made inside forward (or passed in as a constant): a constant of the backward
                 values.append(item)
-    return tuple(values), (tracked or None)
+    return _Saved(tuple(values), tracked) if tracked else tuple(values)
 
 
 def _find_output(item, outs, raw, pos):

@@ -299,9 +299,9 @@ def _plain_pass(roots, buffers, retain_graph, seen_arrays):
             else:
                 heappush(heap, (seq, nxt))
         if not retain_graph:
+            # why: one store frees what the node saved; a later backward through it raises when its
+            # formula reads saved_tensors (a node that saved nothing can run again, as in PyTorch)
             node._saved = _FREED
-            node._tracked = None
-            node._fast = False
     for leaf in leaves:
         _step(p, leaf, bpop(leaf))
 
@@ -372,8 +372,6 @@ def _step(p, node, grads):
             push(nxt)
     if not p.retain_graph:
         node._saved = _FREED
-        node._tracked = None
-        node._fast = False
 
 
 def _capture(node, grads, wanted, results, create_graph):

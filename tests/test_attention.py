@@ -131,7 +131,7 @@ def test_float32_stays_float32_and_saves_only_the_probabilities():
     q, k, v = _qkv(SHAPES[0], dtype=np.float32)
     out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     assert out.dtype == np.float32
-    saved = out.grad_fn._saved
+    saved = out.grad_fn.saved_tensors
     arrays = [a for a in saved if isinstance(a, np.ndarray)]
     # q, k, v and one (..., L, S) probability array: no scores, no exp, no masks kept
     assert sorted(a.shape for a in arrays) == sorted([(2, 3, 4), (2, 5, 4), (2, 5, 2), (2, 3, 5)])

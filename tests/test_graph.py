@@ -193,6 +193,19 @@ def test_second_backward_without_retain_graph_raises():
     assert "second time" in str(e.value)
 
 
+def test_second_backward_through_nodes_that_saved_nothing_runs_as_in_pytorch():
+    # the error is about freed saved tensors: an add saves none, so its node can run again
+    x = leaf([1.0, 2.0])
+    y = x + 1.0
+    y.sum().backward()
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+    z = x * x  # saves x: a second pass needs what was freed
+    z.sum().backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        z.sum().backward()
+
+
 def test_saved_tensors_released_after_backward():
     x = leaf([1.0, 2.0])
     y = x.exp()
