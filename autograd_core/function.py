@@ -319,11 +319,12 @@ def _binary_apply(cls):
         # ta / tb: an input Tensor's array, whose version a save must track (else a marker that is nothing)
         if isinstance(a, Tensor):
             da = ta = a._data
+            dt = da.dtype
             if a._requires_grad and _grad_state.enabled:
-                ea = (a.grad_fn or a, a._output_nr, da.shape, da.dtype)
+                ea = (a.grad_fn or a, a._output_nr, da.shape, dt)
             # why: the number test first -- isinstance() is slow when the answer is no
             if numbers and b.__class__ in _NUMBER:
-                db = _F32_SCALARS.get(b) if da.dtype is _F32 else None  # a float32 cache hit, inlined
+                db = _F32_SCALARS.get(b) if dt is _F32 else None  # a float32 cache hit, inlined
                 if db is None:
                     db = _scalar_beside(b, da)
                 tb = _UNTRACKED
