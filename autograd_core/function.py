@@ -123,15 +123,16 @@ class Function:
     _n_outputs = 1
     # why: single output, no hooks, no retain_grad -- its backward takes the gradient bare
     _simple = True
-    # why: the plain reverse pass runs these nodes inline: an array primitive, not a view, one output, no
-    # hooks or retain_grad, not freed (set per class below; cleared on a node that gains any of those)
-    _fast = False
+    # why: the plain reverse pass calls this directly (one attribute read per node): the class's backward
+    # for an array primitive that is not a view, None otherwise; set to None on a node that gains hooks,
+    # retain_grad or several outputs
+    _fast = None
     _seq = None  # creation number of a recorded node (counting down), the plain reverse pass's order
     needs_input_grad = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._fast = bool(cls._array_forward and not cls._is_view)
+        cls._fast = staticmethod(cls.backward) if cls._array_forward and not cls._is_view else None
         if cls._array_forward:
             # why: apply() specialised to this class and one or two inputs: Tensor operators and the
             # op functions call these directly (see _unary_apply / _binary_apply)
@@ -557,7 +558,7 @@ def _wrap_outputs(out, ctx, record):
             ctx._n_outputs = len(outs)
             ctx._simple = len(outs) == 1
             if not ctx._simple:
-                ctx._fast = False
+                ctx._fast = None
             ctx._out_meta = [(o._data.shape, o._data.dtype) for o in outs]
         return outs
     return _wrap_one(out, ctx, record, 0)
@@ -631,7 +632,7 @@ def _find_output(item, outs, raw, pos):
 class AccumulateGrad:
     """The graph node of a leaf tensor: adds the incoming gradient into the leaf's `.grad`."""
 
-    _fast = False
+    _fast = None
     _edges = ()
     _released = False
     _simple = True

@@ -5,7 +5,7 @@ to each input's shape, where hooks run, where `.grad` is accumulated and where s
 freed. During an ordinary backward the gradients travelling through the graph are plain arrays;
 with `create_graph=True` they are Tensors, and every step here is itself recorded.
 """
-from heapq import heapify, heappop, heappush
+from heapq import heapify, heappop, heappush, heappushpop
 
 from . import anomaly as _anomaly
 from . import trace as _trace_mod
@@ -247,7 +247,7 @@ def _plain_pass(roots, buffers, retain_graph, seen_arrays):
     consumers were all created after it, so popping the most recent node from a heap of those that
     received a gradient always finds one whose gradient is complete -- no dependency-counting pass
     over the graph first. Leaves have no inputs and are accumulated last.
-    why: this loop is the engine's hot path (every training step); nodes flagged `_fast` (array
+    why: this loop is the engine's hot path (every training step); nodes with a `_fast` backward (array
     primitives with one output, no hooks, not views, not yet freed) run inline here, any other node
     goes through the general step.
     """
@@ -261,15 +261,17 @@ def _plain_pass(roots, buffers, retain_graph, seen_arrays):
     heapify(heap)
     p = _Pass(buffers, None, None, None, None, None, False, retain_graph, seen_arrays, None, False)
     bpop, bget = buffers.pop, buffers.get
-    while heap:
-        node = heappop(heap)[1]
+    node = heappop(heap)[1] if heap else None
+    while node is not None:
         grads = bpop(node)
-        if node._fast:
-            in_grads = node.backward(node, grads)
+        fast = node._fast
+        if fast is not None:
+            in_grads = fast(node, grads)
         else:
             in_grads = _node_backward(p, node, grads)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
+        new = None  # the newest node this one reached first (kept off the heap: often the next to run)
         for e, g in zip(node._edges, in_grads):
             if e is None or g is None:
                 continue
@@ -292,16 +294,27 @@ def _plain_pass(roots, buffers, retain_graph, seen_arrays):
                 _add_grad(buffers, nxt, e[1], g)
                 if not first:
                     continue
-            # the first gradient to reach nxt: it joins the heap (or the leaves)
+            # the first gradient to reach nxt: it joins the pending nodes (or the leaves)
             seq = nxt._seq
             if seq is None:
                 leaves.append(nxt)
+            elif new is None:
+                new = (seq, nxt)
+            elif seq < new[0]:
+                heappush(heap, new)
+                new = (seq, nxt)
             else:
                 heappush(heap, (seq, nxt))
         if not retain_graph:
             # why: one store frees what the node saved; a later backward through it raises when its
             # formula reads saved_tensors (a node that saved nothing can run again, as in PyTorch)
             node._saved = _FREED
+        # the newest pending node runs next; heappushpop hands `new` straight back when it is newer
+        # than everything on the heap (a chain of ops), without touching the heap
+        if new is not None:
+            node = heappushpop(heap, new)[1]
+        else:
+            node = heappop(heap)[1] if heap else None
     for leaf in leaves:
         _step(p, leaf, bpop(leaf))
 

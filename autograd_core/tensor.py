@@ -123,7 +123,7 @@ class Tensor:
     _stack = None
     _simple = True
     _seq = None  # a leaf has no creation number: the plain reverse pass accumulates leaves last
-    _fast = False  # a leaf is never run inline by the plain reverse pass (see graph._plain_pass)
+    _fast = None  # a leaf is never run inline by the plain reverse pass (see graph._plain_pass)
     _base = None  # for a view: the tensor whose storage it shares
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
@@ -453,7 +453,8 @@ class Tensor:
         node = self.grad_fn
         if node._retain is None:
             node._retain = {}
-            node._simple = node._fast = False
+            node._simple = False
+            node._fast = None
         node._retain[self._output_nr] = weakref.ref(self)
         self._retains_grad = True
 
@@ -474,7 +475,8 @@ class Tensor:
             node = self.grad_fn
             if node._pre_hooks is None:
                 node._pre_hooks = {}
-                node._simple = node._fast = False
+                node._simple = False
+                node._fast = None
             hooks = node._pre_hooks.setdefault(self._output_nr, _HookList())
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)
