@@ -139,10 +139,6 @@ class Function:
             cls._apply1 = staticmethod(_unary_apply(cls))
             cls._apply2 = staticmethod(_binary_apply(cls))
 
-    @property
-    def _released(self):
-        return self._saved is _FREED
-
     # ---- the ctx API used inside forward/backward -------------------------------------
     def save_for_backward(self, *tensors):
         """Keep tensors (inputs or outputs of this op) for use in backward."""
@@ -220,10 +216,6 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name()}>"
-
-    def _release(self):
-        """Free what the node saved: called after its backward unless retain_graph."""
-        self._saved = _FREED
 
     # ---- forward ------------------------------------------------------------------------
     @staticmethod
@@ -634,7 +626,6 @@ class AccumulateGrad:
 
     _fast = None
     _edges = ()
-    _released = False
     _simple = True
     _stack = None
     _n_outputs = 1

@@ -119,7 +119,6 @@ class Tensor:
     _edges = ()
     _n_outputs = 1
     _pre_hooks = None
-    _released = False
     _stack = None
     _simple = True
     _seq = None  # a leaf has no creation number: the plain reverse pass accumulates leaves last
