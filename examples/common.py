@@ -118,6 +118,13 @@ def plot_curves(history, path):
     return save_figure(plt, fig, path)
 
 
+def read_checkpoint(path):
+    """The checkpoint at path (written with ag.save) for --resume; exits with a clear message if there is none."""
+    if not os.path.exists(path):
+        raise SystemExit(f"--resume: no checkpoint at {path}")
+    return ag.load(path)
+
+
 def fit(model, opt, train, test, args):
     """Train a classifier with cross-entropy, evaluating on `test` and checkpointing after every epoch.
 
@@ -134,9 +141,7 @@ def fit(model, opt, train, test, args):
     history = {"epoch": [], "train_loss": [], "train_acc": [], "test_loss": [], "test_acc": [], "seconds": []}
     start_epoch = 0
     if args.resume:
-        if not os.path.exists(ckpt_path):
-            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
-        ckpt = ag.load(ckpt_path)
+        ckpt = read_checkpoint(ckpt_path)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         loader.generator.set_state(ckpt["loader_rng"])

@@ -36,7 +36,7 @@ import autograd_core as ag  # noqa: E402
 import nn  # noqa: E402
 import nn.functional as F  # noqa: E402
 import optim  # noqa: E402
-from common import progress, pyplot, save_figure, say  # noqa: E402
+from common import progress, pyplot, read_checkpoint, save_figure, say  # noqa: E402
 from generative import load_mnist_pm1, load_scorer, save_grid, score  # noqa: E402
 from nn.data import DataLoader, TensorDataset  # noqa: E402
 
@@ -226,9 +226,7 @@ def train(args):
     keys = ("epoch", "loss_d", "loss_g", "d_real", "d_fake", "confidence", "diversity", "seconds")
     history, start_epoch, d_steps = {k: [] for k in keys}, 0, 0
     if args.resume:
-        if not os.path.exists(ckpt_path):
-            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
-        ckpt = ag.load(ckpt_path)
+        ckpt = read_checkpoint(ckpt_path)
         G.load_state_dict(ckpt["G"])
         D.load_state_dict(ckpt["D"])
         opt_g.load_state_dict(ckpt["opt_g"])

@@ -27,7 +27,7 @@ import autograd_core as ag  # noqa: E402
 from autograd_core.backend import keep_freed_memory  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
-from common import progress, pyplot, save_figure, say  # noqa: E402
+from common import progress, pyplot, read_checkpoint, save_figure, say  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -138,9 +138,7 @@ def train(args):
     step, elapsed = 0, 0.0
     rng = np.random.default_rng(args.seed)
     if args.resume:
-        if not os.path.exists(ckpt_path):
-            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
-        ckpt = ag.load(ckpt_path)
+        ckpt = read_checkpoint(ckpt_path)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         history, step, elapsed = ckpt["history"], ckpt["step"], ckpt["elapsed"]
