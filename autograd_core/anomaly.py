@@ -7,10 +7,12 @@ from .backend import xp
 
 class _AnomalyState:
     """Process-wide switch read by Function.apply and the reverse pass."""
-    enabled = False
+
+    def __init__(self):
+        self.enabled = False
 
 
-_state = _AnomalyState
+_state = _AnomalyState()  # an instance: fast attribute reads (see grad_mode._state)
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 

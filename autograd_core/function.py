@@ -80,10 +80,12 @@ def _scalar_beside(value, array):
 
 class _EngineState:
     """Set by the reverse pass: under create_graph, saved tensors unpack as Tensors, not arrays."""
-    create_graph = False
+
+    def __init__(self):
+        self.create_graph = False
 
 
-_engine = _EngineState
+_engine = _EngineState()  # an instance: fast attribute reads (see grad_mode._state)
 _UNTRACKED = object()  # stands for "no input array to track" in the apply fast paths
 _FREED = object()  # marks a node whose saved tensors were released after its backward
 
@@ -281,6 +283,9 @@ def _unary_apply(cls):
             if out.dtype is _F32 or out.dtype.kind in "fc":
                 t._requires_grad = True
                 t.grad_fn = ctx
+                # why: the next op reads it for its edge; an instance attribute reads ~4x faster than
+                # the class default through an instance
+                t._output_nr = 0
             to_save = ctx._to_save
             if to_save:
                 ctx._saved = _track_arrays(to_save, a, da, None, None, t)
@@ -361,6 +366,7 @@ def _binary_apply(cls):
             if out.dtype is _F32 or out.dtype.kind in "fc":
                 t._requires_grad = True
                 t.grad_fn = ctx
+                t._output_nr = 0
             to_save = ctx._to_save
             if to_save:
                 ctx._saved = to_save

@@ -4,10 +4,14 @@ import functools
 
 class _GradState:
     """Process-wide switch read by every op before it records a node."""
-    enabled = True
+
+    def __init__(self):
+        self.enabled = True
 
 
-_state = _GradState
+# why: an instance, not the class itself: the interpreter reads an instance's attribute several times
+# faster than a class object's (every op reads this flag)
+_state = _GradState()
 
 
 def is_grad_enabled():

@@ -272,8 +272,13 @@ def _plain_pass(roots, buffers, retain_graph, seen_arrays):
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         new = None  # the newest node this one reached first (kept off the heap: often the next to run)
-        for e, g in zip(node._edges, in_grads):
-            if e is None or g is None:
+        i = -1
+        for e in node._edges:
+            i += 1
+            if e is None:
+                continue
+            g = in_grads[i]
+            if g is None:
                 continue
             nxt = e[0]
             if type(g) is not _ndarray:

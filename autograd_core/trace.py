@@ -13,15 +13,17 @@ _LIB_DIRS = None
 
 class _TraceState:
     """What the forward records on each new node, and who watches the reverse pass."""
-    active = False     # any forward tracing on (kept equal to the fields below by refresh())
-    sites = 0          # > 0: each node records its creation site as ctx._site
-    modules = []       # labels of the module calls being run; nodes record ctx._module = tuple(modules)
-    keep_inputs = 0    # > 0: each node keeps a copy of its forward inputs as ctx._inputs
-    keep_outputs = 0   # > 0: each node keeps its output Tensor (ctx._out, with retain_grad) for drawings
-    observer = None    # notified by the reverse pass: node(), reduce(), accumulate(), leaf()
+
+    def __init__(self):
+        self.active = False     # any forward tracing on (kept equal to the fields below by refresh())
+        self.sites = 0          # > 0: each node records its creation site as ctx._site
+        self.modules = []       # labels of the module calls being run; nodes record ctx._module = tuple(modules)
+        self.keep_inputs = 0    # > 0: each node keeps a copy of its forward inputs as ctx._inputs
+        self.keep_outputs = 0   # > 0: each node keeps its output Tensor (ctx._out, with retain_grad) for drawings
+        self.observer = None    # notified by the reverse pass: node(), reduce(), accumulate(), leaf()
 
 
-state = _TraceState
+state = _TraceState()  # an instance: fast attribute reads (see grad_mode._state)
 
 
 def refresh():
