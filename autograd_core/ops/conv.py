@@ -19,6 +19,7 @@ from typing import NamedTuple
 from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp
+from ..blas import gemm_into
 from ..function import Function
 from ..tensor import Tensor  # why: tensor.py does not import this module, so no import cycle
 
@@ -157,10 +158,9 @@ def _conv_rows(B, w, g, N):
     # why: (O, Ho*N*Wo) = w @ view keeps rows of Wo pixels together, so the transpose to (N, O, Ho, Wo)
     # copies runs of Wo floats; the long-axis-first product (Ho*N*Wo, O) multiplies a little faster but
     # its transpose moves single floats (MNIST CNN step, same process alternating: 1-2 ms of ~23 faster)
-    y = xp.matmul(wr[0], _row_block(B, g, 0, L))
-    part = xp.empty_like(y)
-    for i in range(1, kh):
-        y += xp.matmul(wr[i], _row_block(B, g, i, L), out=part)
+    y = xp.empty((O, Ho * L), dtype=B.dtype)
+    for i in range(kh):
+        gemm_into(wr[i], _row_block(B, g, i, L), y, accumulate=i > 0)
     return xp.ascontiguousarray(y.reshape(O, Ho, N, Wo).transpose(2, 0, 1, 3))
 
 
@@ -179,8 +179,8 @@ def _conv_transpose_rows(gyt, w, g, N):
     """x-shaped (N, C, H, W) = conv_transpose(gy, w) from gy in `_row_grad` layout.
 
     The adjoint of `_conv_rows` step by step: per kernel row a matmul into the row buffer (transposed,
-    (Hr*N*Wo, C*kw)) at its shifted view, added there (in cache, where the full cols would not be),
-    then the buffer's own adjoint: kw strided adds into the input.
+    (Hr*N*Wo, C*kw)) at its shifted view, accumulated there by BLAS (`gemm_into`), then the buffer's
+    own adjoint: kw strided adds into the input.
     """
     O, C, kh, kw = w.shape
     (H, W), (Ho, Wo), pt, sw = g.in_size, g.out_size, g.pad[0], g.stride[1]
@@ -189,11 +189,9 @@ def _conv_transpose_rows(gyt, w, g, N):
     # why: (Ho*N*Wo, C*kw) = grad.T @ w, the long axis first, runs ~1.6x faster with 2 OpenBLAS threads
     # than (C*kw, Ho*N*Wo) = w.T @ grad (and ~5% faster with one)
     Bt = xp.empty((Hr * L, C * kw), dtype=gyt.dtype)
-    xp.matmul(gyt.T, wr[0], out=_row_block(Bt.T, g, 0, L).T)
     Bt[Ho * L:] = 0  # rows below the first kernel row's view (at least kh - 1 of them)
-    part = xp.empty((Ho * L, C * kw), dtype=gyt.dtype)
-    for i in range(1, kh):
-        _row_block(Bt.T, g, i, L).T[...] += xp.matmul(gyt.T, wr[i], out=part)
+    for i in range(kh):
+        gemm_into(gyt.T, wr[i], _row_block(Bt.T, g, i, L).T, accumulate=i > 0)
     B5 = Bt.reshape(Hr, N, Wo, C, kw)
     rows = max(0, min(H, Hr - pt))
     dxt = xp.zeros((H, N, W, C), dtype=gyt.dtype)
