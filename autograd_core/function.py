@@ -106,6 +106,10 @@ class Function:
     _is_view = False
     # why: for arithmetic ops a Python number beside a float tensor becomes a 0-d array of its dtype
     _number_operands = False
+    # why: an elementwise array primitive whose output has its inputs' broadcast shape and their dtype; an
+    # edge from inputs of one shape and dtype is marked exact (the edge's 5th item), and the plain reverse
+    # pass takes the gradient across it without checking shape and dtype (tests/test_ops.py checks the rule)
+    _elementwise = False
 
     _edges = ()
     # what forward saved: a tuple when nothing in it can change, a _Saved when some of it belongs to a
@@ -253,6 +257,7 @@ def _unary_apply(cls):
     """
     forward = cls.forward
     is_view = cls._is_view
+    exact = cls._elementwise  # one input: the output has its shape and dtype
 
     def apply1(a):
         ctx = _new(cls)
@@ -261,7 +266,7 @@ def _unary_apply(cls):
             da = a._data
             if a._requires_grad and _grad_state.enabled:
                 record = True
-                ctx._edges = ((a.grad_fn or a, a._output_nr, da.shape, da.dtype),)
+                ctx._edges = ((a.grad_fn or a, a._output_nr, da.shape, da.dtype, exact),)
                 ctx.needs_input_grad = _TRUE1
             else:
                 ctx.needs_input_grad = _FALSE1
@@ -310,6 +315,7 @@ def _binary_apply(cls):
     forward = cls.forward
     is_view = cls._is_view
     numbers = cls._number_operands
+    elementwise = cls._elementwise
 
     def apply2(a, b):
         ctx = _new(cls)
@@ -318,29 +324,41 @@ def _binary_apply(cls):
         if isinstance(a, Tensor):
             da = ta = a._data
             dt = da.dtype
-            if a._requires_grad and _grad_state.enabled:
-                ea = (a.grad_fn or a, a._output_nr, da.shape, dt)
             # why: the number test first -- isinstance() is slow when the answer is no
             if numbers and b.__class__ in _NUMBER:
                 db = _F32_SCALARS.get(b) if dt is _F32 else None  # a float32 cache hit, inlined
                 if db is None:
                     db = _scalar_beside(b, da)
                 tb = _UNTRACKED
+                if a._requires_grad and _grad_state.enabled:
+                    # a number's 0-d array of a's dtype: the output has a's shape and dtype
+                    ea = (a.grad_fn or a, a._output_nr, da.shape, dt, elementwise)
             elif isinstance(b, Tensor):
                 db = tb = b._data
-                if b._requires_grad and _grad_state.enabled:
-                    eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
+                need_a = a._requires_grad and _grad_state.enabled
+                need_b = b._requires_grad and _grad_state.enabled
+                if need_a or need_b:
+                    sa, sb, dtb = da.shape, db.shape, db.dtype
+                    exact = elementwise and dt is dtb and sa == sb
+                    if need_a:
+                        ea = (a.grad_fn or a, a._output_nr, sa, dt, exact)
+                    if need_b:
+                        eb = (b.grad_fn or b, b._output_nr, sb, dtb, exact)
             else:
                 db = b
                 tb = _UNTRACKED
+                if a._requires_grad and _grad_state.enabled:
+                    ea = (a.grad_fn or a, a._output_nr, da.shape, dt, False)
         else:
             db = tb = b._data
-            if b._requires_grad and _grad_state.enabled:
-                eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype)
             if numbers and a.__class__ in _NUMBER:
                 da = _scalar_beside(a, db)
+                exact = elementwise
             else:
                 da = a
+                exact = False
+            if b._requires_grad and _grad_state.enabled:
+                eb = (b.grad_fn or b, b._output_nr, db.shape, db.dtype, exact)
             ta = _UNTRACKED
         if ea is not None:
             ctx._edges = (ea, eb)
@@ -487,7 +505,7 @@ def _apply_general(cls, ctx, args):
                 if a._requires_grad:
                     record = True
                     # why: a leaf is its own node in the graph (the engine accumulates into its .grad)
-                    edges.append((a.grad_fn or a, a._output_nr, d.shape, d.dtype))
+                    edges.append((a.grad_fn or a, a._output_nr, d.shape, d.dtype, False))
                     needs.append(True)
                     continue
             else:

@@ -283,11 +283,12 @@ def _plain_pass(roots, buffers, retain_graph, seen_arrays):
             nxt = e[0]
             if type(g) is not _ndarray:
                 g = _as_graph_value(g, False)
-            if g.shape != e[2]:
-                _note_reduction(node, e, g.shape, e[2], None)
-                g = sum_to_shape(g, e[2], node)
-            if g.dtype is not e[3] and g.dtype != e[3]:
-                g = g.astype(e[3])
+            if not e[4]:  # an exact edge (Function._elementwise) needs neither check
+                if g.shape != e[2]:
+                    _note_reduction(node, e, g.shape, e[2], None)
+                    g = sum_to_shape(g, e[2], node)
+                if g.dtype is not e[3] and g.dtype != e[3]:
+                    g = g.astype(e[3])
             if nxt._simple:
                 prev = bget(nxt)
                 if prev is not None:
@@ -368,7 +369,7 @@ def _step(p, node, grads):
     for e, g in zip(node._edges, in_grads):
         if e is None:
             continue
-        nxt, nr, shape, dtype = e
+        nxt, nr, shape, dtype, _exact = e
         if needed is not None and nxt not in needed:
             continue
         if g is not None:

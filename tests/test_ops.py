@@ -1,4 +1,5 @@
 """The op table: every differentiable primitive checked for values (vs NumPy), gradients and second derivatives."""
+import inspect
 import math
 
 import numpy as np
@@ -410,3 +411,48 @@ def test_every_function_has_a_row():
             covered |= graph_functions(row.fn(*row.inputs(shapes)))
     missing = sorted(f.__name__ for f in library_functions() - covered if f.__name__ not in COVERED_ELSEWHERE)
     assert not missing, f"Function subclasses without an op-table row: {missing}"
+
+
+def _elementwise_calls(cls, x, y):
+    """The ways an elementwise primitive is called in the hot path: tensor-tensor, and with a number."""
+    n_in = len(inspect.signature(cls.forward).parameters) - 1
+    if n_in == 1:
+        return [(x,)]
+    return [(x, y), (x, 1.5), (1.5, y)] if cls._number_operands else [(x, y)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elementwise_primitives_give_gradients_of_their_inputs_shape_and_dtype(dtype):
+    """Function._elementwise lets the reverse pass skip its shape and dtype checks on equal-shape inputs:
+    each such primitive's backward must return gradients of the inputs' shape and dtype."""
+    classes = sorted((c for c in library_functions() if c._elementwise), key=lambda c: c.__name__)
+    assert len(classes) >= 10  # why: the guard means nothing if the flag went missing everywhere
+    rng = np.random.default_rng(0)
+    for cls in classes:
+        x = ag.tensor(rng.uniform(0.5, 1.5, (3, 4)).astype(dtype), requires_grad=True)
+        y = ag.tensor(rng.uniform(0.5, 1.5, (3, 4)).astype(dtype), requires_grad=True)
+        for args in _elementwise_calls(cls, x, y):
+            out = cls._apply1(*args) if len(args) == 1 else cls._apply2(*args)
+            node = out.grad_fn
+            assert all(e is None or e[4] for e in node._edges), f"{cls.__name__}: edges not marked exact"
+            grads = type(node).backward(node, np.ones(out.shape, dtype))
+            grads = grads if isinstance(grads, tuple) else (grads,)
+            for arg, g in zip(args, grads):
+                if isinstance(arg, ag.Tensor):
+                    assert g is not None and np.shape(g) == (3, 4), f"{cls.__name__}{args}: grad shape {np.shape(g)}"
+                    assert np.asarray(g).dtype == dtype, f"{cls.__name__}: {dtype.__name__} input, {np.asarray(g).dtype} grad"
+
+
+def test_broadcast_or_mixed_dtype_edges_are_checked():
+    """Edges of broadcasting or mixed-dtype elementwise ops are not exact: the reverse pass sums and casts."""
+    a = ag.tensor(np.ones((3, 1), np.float32), requires_grad=True)
+    b = ag.tensor(np.ones((1, 4), np.float32), requires_grad=True)
+    c = ag.tensor(np.ones((3, 4), np.float64), requires_grad=True)
+    assert not any(e[4] for e in (a * b).grad_fn._edges)
+    assert not any(e[4] for e in (a * c).grad_fn._edges)
+    (a * b * 2.0).sum().backward()
+    assert a.grad.shape == (3, 1) and b.grad.shape == (1, 4)
+    np.testing.assert_array_equal(a.grad.numpy(), np.full((3, 1), 8.0, np.float32))
+    a.grad = None
+    (a * c).sum().backward()
+    assert a.grad.dtype == np.float32 and a.grad.shape == (3, 1)

@@ -51,6 +51,7 @@ def _promote(result, a, b=None):
 class Add(Function):
     formula = "grad_a = grad; grad_b = grad"
     _array_forward = True
+    _elementwise = True
     _number_operands = True
 
     @staticmethod
@@ -66,6 +67,7 @@ class Add(Function):
 class Sub(Function):
     formula = "grad_a = grad; grad_b = -grad"
     _array_forward = True
+    _elementwise = True
     _number_operands = True
 
     @staticmethod
@@ -81,6 +83,7 @@ class Sub(Function):
 class Mul(Function):
     formula = "grad_a = grad * b; grad_b = grad * a"
     _array_forward = True
+    _elementwise = True
     _number_operands = True
 
     @staticmethod
@@ -101,6 +104,7 @@ class Mul(Function):
 class Div(Function):
     formula = "grad_a = grad / b; grad_b = -grad * a / b²"
     _array_forward = True
+    _elementwise = True
     _number_operands = True
 
     @staticmethod
@@ -123,6 +127,7 @@ class Div(Function):
 class Neg(Function):
     formula = "grad_x = -grad"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, a):
@@ -182,6 +187,7 @@ class FloorDivide(Function):
 class Exp(Function):
     formula = "grad_x = grad * y"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -199,6 +205,7 @@ class Exp(Function):
 class Log(Function):
     formula = "grad_x = grad / x"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -215,6 +222,7 @@ class Log(Function):
 class Log1p(Function):
     formula = "grad_x = grad / (1 + x)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -231,6 +239,7 @@ class Log1p(Function):
 class Expm1(Function):
     formula = "grad_x = grad * (y + 1)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -248,6 +257,7 @@ class Expm1(Function):
 class Sqrt(Function):
     formula = "grad_x = grad / (2 * y)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -265,6 +275,7 @@ class Sqrt(Function):
 class Rsqrt(Function):
     formula = "grad_x = -0.5 * grad * y³"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -282,6 +293,7 @@ class Rsqrt(Function):
 class Reciprocal(Function):
     formula = "grad_x = -grad * y²"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -299,6 +311,7 @@ class Reciprocal(Function):
 class Square(Function):
     formula = "grad_x = grad * 2 * x"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -314,6 +327,7 @@ class Square(Function):
 class Sin(Function):
     formula = "grad_x = grad * cos(x)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -329,6 +343,7 @@ class Sin(Function):
 class Cos(Function):
     formula = "grad_x = -grad * sin(x)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -344,6 +359,7 @@ class Cos(Function):
 class Tan(Function):
     formula = "grad_x = grad * (1 + y²)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -360,6 +376,7 @@ class Tan(Function):
 class Tanh(Function):
     formula = "grad_x = grad * (1 - y²)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -378,6 +395,7 @@ class Tanh(Function):
 class Sigmoid(Function):
     formula = "grad_x = grad * y * (1 - y)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -397,6 +415,7 @@ class Sigmoid(Function):
 class Relu(Function):
     formula = "grad_x = grad * (y > 0)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -413,6 +432,7 @@ class Relu(Function):
 class Abs(Function):
     formula = "grad_x = grad * sign(x)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -517,6 +537,7 @@ def _erf_array(x):
 class Erf(Function):
     formula = "grad_x = grad * 2/√π * exp(-x²)"
     _array_forward = True
+    _elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -563,6 +584,7 @@ class Clamp(Function):
 class Maximum(Function):
     formula = "grad_a = grad * (a > b, ties 1/2); grad_b = grad - grad_a"
     _array_forward = True
+    _elementwise = True
     _number_operands = True
 
     @staticmethod
@@ -573,14 +595,16 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        # why: PyTorch splits the gradient evenly between tied inputs
-        share = (a > b) + (a == b) * 0.5
-        return grad * share, grad * (1 - share)
+        # why: PyTorch splits the gradient evenly between tied inputs; grad * mask keeps grad's dtype
+        # (a mask * 0.5 would be float64)
+        grad_a = grad * (a > b) + (grad * 0.5) * (a == b)
+        return grad_a, grad - grad_a
 
 
 class Minimum(Function):
     formula = "grad_a = grad * (a < b, ties 1/2); grad_b = grad - grad_a"
     _array_forward = True
+    _elementwise = True
     _number_operands = True
 
     @staticmethod
@@ -591,8 +615,8 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        share = (a < b) + (a == b) * 0.5
-        return grad * share, grad * (1 - share)
+        grad_a = grad * (a < b) + (grad * 0.5) * (a == b)  # ties split evenly, in grad's dtype (see Maximum)
+        return grad_a, grad - grad_a
 
 
 class Where(Function):
