@@ -20,7 +20,7 @@ _SYMBOLS = (("scipy_cblas_{}gemm64_", ctypes.c_int64), ("cblas_{}gemm64_", ctype
 _gemms = None  # {dtype: ctypes function} once looked up
 
 
-def _loaded_openblas():
+def loaded_openblas():
     """Paths of the OpenBLAS libraries loaded into this process (Linux), else ()."""
     try:
         with open("/proc/self/maps") as f:
@@ -32,7 +32,7 @@ def _loaded_openblas():
 def _find_gemms():
     """{float32: sgemm, float64: dgemm} from NumPy's OpenBLAS, typed for ctypes; {} if not found."""
     found = {}
-    for path in _loaded_openblas():
+    for path in loaded_openblas():
         try:
             lib = ctypes.CDLL(path)
         except OSError:

@@ -18,6 +18,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import autograd_core as ag  # noqa: E402
 from autograd_core.backend import keep_freed_memory  # noqa: E402
+from autograd_core.blas import loaded_openblas  # noqa: E402
 
 from . import load_all  # noqa: E402
 
@@ -35,12 +36,7 @@ def _cpu_model():
 
 def _openblas_call(names, *args):
     """Call the first of `names` found in an OpenBLAS that this process loaded (NumPy's); None if none."""
-    try:
-        with open("/proc/self/maps") as f:
-            libs = sorted({line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line})
-    except OSError:
-        return None
-    for path in libs:
+    for path in loaded_openblas():
         try:
             lib = ctypes.CDLL(path)
         except OSError:
