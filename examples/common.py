@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
@@ -125,25 +127,51 @@ def read_checkpoint(path):
     return ag.load(path)
 
 
-def fit(model, opt, train, test, args):
+def random_shift(x, max_shift, generator, fill):
+    """Each image of x (N, C, H, W) displaced by its own random (dy, dx), |dy|, |dx| <= max_shift pixels.
+
+    The course's MNIST recipe "expands the dataset by 1-pixel displacement in any direction"; drawing a
+    displacement per image and batch gives the same variety without storing 9 copies. Pixels moved in
+    from outside take `fill` (the background). One padded copy and one strided gather, no loop.
+    """
+    if max_shift <= 0:
+        return x
+    a = x.numpy()
+    n, c, h, w = a.shape
+    s = int(max_shift)
+    padded = np.full((n, c, h + 2 * s, w + 2 * s), fill, dtype=a.dtype)
+    padded[:, :, s:s + h, s:s + w] = a
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(2, 3))  # (n, c, 2s+1, 2s+1, h, w)
+    dy, dx = ag.randint(0, 2 * s + 1, (2, n), generator=generator).numpy()
+    return ag.tensor(np.ascontiguousarray(windows[np.arange(n), :, dy, dx]))
+
+
+def fit(model, opt, train, test, args, scheduler=None):
     """Train a classifier with cross-entropy, evaluating on `test` and checkpointing after every epoch.
 
-    train, test: (x, y) tensor pairs. args: --epochs, --batch-size, --seed, --out, --resume, --quiet.
-    The checkpoint (args.out/checkpoint.ag, written with ag.save) holds the model, the optimizer,
-    the epoch, the history and the loader's random state, so --resume continues bit for bit.
-    Returns the history: per-epoch lists of train/test loss and accuracy and seconds.
+    train, test: (x, y) tensor pairs. args: --epochs, --batch-size, --seed, --out, --resume, --quiet,
+    and optionally --shift (random displacement of each training image by up to that many pixels, see
+    `random_shift`). scheduler: a learning-rate scheduler stepped once per epoch, or None.
+    The checkpoint (args.out/checkpoint.ag, written with ag.save) holds the model, the optimizer, the
+    scheduler, the epoch, the history and the loader's random state, so --resume continues bit for bit.
+    Returns the history: per-epoch lists of train/test loss and accuracy, learning rate and seconds.
     """
     (train_x, train_y), (test_x, test_y) = train, test
     loader = DataLoader(TensorDataset(train_x, train_y), batch_size=args.batch_size, shuffle=True,
                         generator=ag.Generator().manual_seed(args.seed))
+    shift = getattr(args, "shift", 0)
+    background = train_x.min().item()  # a blank pixel, whatever the scaling
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "checkpoint.ag")
-    history = {"epoch": [], "train_loss": [], "train_acc": [], "test_loss": [], "test_acc": [], "seconds": []}
+    history = {"epoch": [], "train_loss": [], "train_acc": [], "test_loss": [], "test_acc": [], "lr": [],
+               "seconds": []}
     start_epoch = 0
     if args.resume:
         ckpt = read_checkpoint(ckpt_path)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
         loader.generator.set_state(ckpt["loader_rng"])
         history, start_epoch = ckpt["history"], ckpt["epoch"]
         print(f"resumed from {ckpt_path} after epoch {start_epoch}")
@@ -151,7 +179,10 @@ def fit(model, opt, train, test, args):
     for epoch in range(start_epoch + 1, args.epochs + 1):
         t0 = time.perf_counter()
         seen, loss_sum, correct = 0, 0.0, 0
+        lr = opt.param_groups[0]["lr"]
         for xb, yb in progress(loader, f"epoch {epoch}/{args.epochs}", args.quiet, total=len(loader)):
+            # the displacements come from the loader's generator, so --resume replays them too
+            xb = random_shift(xb, shift, loader.generator, background)
             logits = model(xb)
             loss = F.cross_entropy(logits, yb)
             opt.zero_grad()
@@ -160,15 +191,20 @@ def fit(model, opt, train, test, args):
             seen += len(yb)
             loss_sum += loss.item() * len(yb)
             correct += (logits.argmax(dim=1) == yb).sum().item()
+        if scheduler is not None:
+            scheduler.step()
         seconds = time.perf_counter() - t0
         test_loss, test_acc = evaluate(model, test_x, test_y)
         for key, value in (("epoch", epoch), ("train_loss", loss_sum / seen), ("train_acc", correct / seen),
-                           ("test_loss", test_loss), ("test_acc", test_acc), ("seconds", seconds)):
+                           ("test_loss", test_loss), ("test_acc", test_acc), ("lr", lr), ("seconds", seconds)):
             history[key].append(value)
-        print(f"epoch {epoch:2d}  train loss {loss_sum / seen:.4f}  train acc {correct / seen:.4f}  "
+        print(f"epoch {epoch:2d}  lr {lr:.2e}  train loss {loss_sum / seen:.4f}  train acc {correct / seen:.4f}  "
               f"test loss {test_loss:.4f}  test acc {test_acc:.4f}  ({seconds:.1f} s)")
-        ag.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
-                 "history": history, "loader_rng": loader.generator.get_state()}, ckpt_path)
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
+                 "history": history, "loader_rng": loader.generator.get_state()}
+        if scheduler is not None:
+            state["scheduler"] = scheduler.state_dict()
+        ag.save(state, ckpt_path)
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump(history, f, indent=1)
     return history

@@ -2,9 +2,15 @@
 
     python examples/mnist_cnn.py --data-dir ../shared/data        # 10 epochs, >= 97.8% test accuracy
     python examples/mnist_cnn.py --resume                          # continue from the last checkpoint
+    python examples/mnist_cnn.py --shift 0 --schedule constant     # the bare recipe: ~97.5%
 
 The network: conv(1->16, 5, pad 2)-ReLU-maxpool 2-conv(16->32, 5, pad 2)-ReLU-maxpool 2-
-fc(1568->128)-ReLU-fc(128->10), the recipe that gives 98.0% in PyTorch on this data.
+fc(1568->128)-ReLU-fc(128->10); Adam from lr 1e-3, batch 64, 10 epochs. On the 5,000 training
+images two things from the course lift it from ~97.5% to ~98.3% at no extra cost per epoch (both on
+by default, both can be switched off): its MNIST recipe's 1-pixel displacement of the training
+images in any direction (`--shift 1`: each image of each batch moved by a random (dy, dx) in
+{-1, 0, 1}^2), and a learning-rate schedule, cosine annealing from 1e-3 towards 0 over the epochs
+(`--schedule cosine`).
 The data: `--data-dir DIR` (reads DIR/mnist/), else $AUTOGRAD_DATA, else the official download.
 Writes to --out: `checkpoint.ag` (ag.save: model, optimizer, epoch, history), `metrics.json`,
 `curves.png` (loss and accuracy per epoch), `filters.png` (the first layer's 16 5x5 filters) and
@@ -29,6 +35,10 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--shift", type=int, default=1,
+                   help="move each training image by a random displacement of up to this many pixels (0: off)")
+    p.add_argument("--schedule", choices=("cosine", "constant"), default="cosine",
+                   help="learning rate: cosine annealing from --lr towards 0 over the epochs, or constant")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None, help="folder holding mnist/ (else $AUTOGRAD_DATA or download)")
     p.add_argument("--out", default="runs/mnist_cnn")
@@ -55,7 +65,8 @@ def train(args):
     train_xy, test_xy = load_mnist(args.data_dir, args.limit)
     model = make_model()
     opt = optim.Adam(model.parameters(), lr=args.lr)
-    history = fit(model, opt, train_xy, test_xy, args)
+    scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs) if args.schedule == "cosine" else None
+    history = fit(model, opt, train_xy, test_xy, args, scheduler)
     return model, history, test_xy
 
 

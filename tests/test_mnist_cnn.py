@@ -1,5 +1,6 @@
 """The CNN examples (mnist_cnn, explain_cnn) on the real data, and the models of nn.models."""
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -23,22 +24,77 @@ def test_mnist_cnn_smoke(tmp_path):
 
 
 def test_mnist_cnn_accuracy_on_the_real_data(tmp_path):
-    """conv16-pool-conv32-pool-fc128, Adam 1e-3, batch 64, 10 epochs on the 5,000 images, seeds 0 and 1.
+    """conv16-pool-conv32-pool-fc128, Adam from 1e-3, batch 64, 10 epochs on the 5,000 images, with the
+    example's defaults (the course's 1-pixel displacement, cosine annealing): >= 97.8% for seeds 0 and 1.
 
-    Measured: 97.74% and 97.68% (seeds 2-4: 97.56, 97.22, 97.41%). The issue's target is 97.8% (PyTorch:
-    98.0%); PyTorch 2.13 with this exact recipe and data gives 97.60, 97.47, 97.70, 97.85 and 97.83% for
-    seeds 0-4, and a float-rounding change alone moves a single run by 0.15 points, so this checks the
-    level both frameworks reliably reach -- a mean of at least 97.5%, no seed below 97.0% -- and the
-    target stays open on issue 6.
+    Measured: 98.17% and 98.40% (seeds 2-4: see docs/examples/mnist_cnn.md). The bare recipe gives
+    ~97.5% (PyTorch 2.13 on this data: 97.5-97.9%), so the target is checked on each seed.
     """
-    accs = []
     for seed in (0, 1):
         history = load_example("mnist_cnn").main(["--data-dir", SHARED_DATA, "--out", str(tmp_path / f"s{seed}"),
                                                   "--quiet", "--seed", str(seed)])
         assert len(history["test_acc"]) == 10
-        accs.append(history["test_acc"][-1])
-    assert sum(accs) / len(accs) >= 0.975, accs
-    assert min(accs) >= 0.970, accs
+        assert history["test_acc"][-1] >= 0.978, (seed, history["test_acc"])
+        assert history["lr"][0] == 1e-3 and history["lr"][-1] < 1e-4, history["lr"]
+
+
+def test_mnist_cnn_resume_continues_exactly(tmp_path, monkeypatch):
+    """A run interrupted during epoch 2 and resumed ends exactly as one straight run: the checkpoint
+    restores the scheduler (cosine over the planned 3 epochs) and the generator of the displacements."""
+    mnist_cnn = load_example("mnist_cnn")
+    common_args = ["--data-dir", SHARED_DATA, "--quiet", "--limit", "200", "--epochs", "3"]
+    straight = mnist_cnn.main(common_args + ["--out", str(tmp_path / "b")])
+    shared = sys.modules["common"]
+    evaluate, calls = shared.evaluate, []
+
+    def interrupted_evaluate(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # in epoch 2, before its checkpoint
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(shared, "evaluate", interrupted_evaluate)
+    with pytest.raises(KeyboardInterrupt):
+        mnist_cnn.main(common_args + ["--out", str(tmp_path / "a")])
+    monkeypatch.setattr(shared, "evaluate", evaluate)
+    resumed = mnist_cnn.main(common_args + ["--out", str(tmp_path / "a"), "--resume"])
+    assert resumed["epoch"] == [1, 2, 3]
+    for key in ("train_loss", "test_acc", "lr"):
+        assert resumed[key] == straight[key], key
+    assert straight["lr"][0] > straight["lr"][1] > straight["lr"][2] > 0
+
+
+def _shift_of(moved, image, s, fill):
+    """The (dy, dx) with |dy|, |dx| <= s that turns image into moved (padding with fill), or None."""
+    h, w = image.shape[-2:]
+    padded = np.full(image.shape[:-2] + (h + 2 * s, w + 2 * s), fill, dtype=image.dtype)
+    padded[..., s:s + h, s:s + w] = image
+    for dy in range(-s, s + 1):
+        for dx in range(-s, s + 1):
+            if np.array_equal(padded[..., s - dy:s - dy + h, s - dx:s - dx + w], moved):
+                return dy, dx
+    return None
+
+
+@pytest.mark.parametrize("max_shift, channels", [(1, 1), (2, 1), (1, 3)])
+def test_random_shift_moves_each_image_by_its_own_displacement(max_shift, channels):
+    common = load_example("common")
+    rng = np.random.default_rng(0)
+    x = rng.random((200, channels, 6, 5)).astype(np.float32) + 1.0   # no pixel equals the fill
+    out = common.random_shift(ag.tensor(x), max_shift, ag.Generator().manual_seed(0), -1.0).numpy()
+    assert out.shape == x.shape and out.dtype == np.float32
+    shifts = [_shift_of(out[i], x[i], max_shift, -1.0) for i in range(len(x))]
+    assert None not in shifts
+    # every displacement in the square occurs (200 draws from (2s+1)^2 equally likely ones)
+    assert len(set(shifts)) == (2 * max_shift + 1) ** 2
+    again = common.random_shift(ag.tensor(x), max_shift, ag.Generator().manual_seed(0), -1.0).numpy()
+    assert np.array_equal(out, again)  # seeded
+
+
+def test_random_shift_of_zero_is_the_identity():
+    common = load_example("common")
+    x = ag.randn(4, 1, 5, 5)
+    assert common.random_shift(x, 0, ag.Generator().manual_seed(0), 0.0) is x
 
 
 def test_mnist_cnn_training_steps_match_pytorch():
@@ -64,17 +120,6 @@ def test_mnist_cnn_training_steps_match_pytorch():
         lo = F.cross_entropy(ours(ag.tensor(x)), ag.tensor(y))
         opt_o.zero_grad(); lo.backward(); opt_o.step()
         assert abs(lo.item() - lt.item()) < 1e-5 * max(1.0, abs(lt.item())), (step, lo.item(), lt.item())
-
-
-def test_mnist_cnn_resume_continues_exactly(tmp_path):
-    mnist_cnn = load_example("mnist_cnn")
-    common = ["--data-dir", SHARED_DATA, "--quiet", "--limit", "200"]
-    mnist_cnn.main(common + ["--out", str(tmp_path / "a"), "--epochs", "1"])
-    resumed = mnist_cnn.main(common + ["--out", str(tmp_path / "a"), "--epochs", "2", "--resume"])
-    straight = mnist_cnn.main(common + ["--out", str(tmp_path / "b"), "--epochs", "2"])
-    assert resumed["epoch"] == [1, 2]
-    assert resumed["train_loss"] == straight["train_loss"]
-    assert resumed["test_acc"] == straight["test_acc"]
 
 
 # ---- examples/explain_cnn.py ---------------------------------------------------------------------
