@@ -75,17 +75,21 @@ def _same_pads(w, dilation):
     return (t[0] // 2, t[0] - t[0] // 2, t[1] // 2, t[1] - t[1] // 2)
 
 
+def _ref_pads(w, padding, dilation):
+    """(top, bottom, left, right) padding of F.conv2d's `padding` argument, for the loop reference."""
+    if padding == "same":
+        return _same_pads(w, dilation)
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    p = _pair(padding)
+    return (p[0], p[0], p[1], p[1])
+
+
 @pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups,bias", CONV2D_GRID)
 def test_conv2d_matches_loop_reference(xs, ws, stride, padding, dilation, groups, bias):
     rng = np.random.default_rng(0)
     x, w, b = _rand(rng, *xs), _rand(rng, *ws), _rand(rng, ws[0]) if bias else None
-    if padding == "same":
-        pads = _same_pads(w, dilation)
-    elif padding == "valid":
-        pads = (0, 0, 0, 0)
-    else:
-        p = _pair(padding)
-        pads = (p[0], p[0], p[1], p[1])
+    pads = _ref_pads(w, padding, dilation)
     want = ref_conv2d(x, w, b, _pair(stride), pads, _pair(dilation), groups)
     got = F.conv2d(ag.tensor(x), ag.tensor(w), None if b is None else ag.tensor(b), stride, padding, dilation, groups)
     assert got.shape == want.shape
@@ -449,6 +453,60 @@ def test_conv_transpose2d_by_rows_matches_loop_reference(monkeypatch):
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-10)
     args = [ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)]
     assert ag.gradcheck(lambda x, w: F.conv_transpose2d(x, w, None, (1, 2), (1, 0), (0, 1), 1, (2, 1)), args)
+
+
+# ---- the image-by-image path (one group, shallow inputs, output planes of _IMAGE_MIN_PIXELS or more) ----
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,groups,bias", [r for r in CONV2D_GRID if r[5] == 1])
+def test_conv2d_per_image_matches_loop_reference_and_gradients(xs, ws, stride, padding, dilation, groups, bias,
+                                                              monkeypatch):
+    """Every one-group row of the conv grid through the per-image buffer (forced by a 1-pixel threshold)."""
+    monkeypatch.setattr(_conv, "_IMAGE_MIN_PIXELS", 1)
+    monkeypatch.setattr(_conv, "_ROW_MIN_DEPTH", 10 ** 6)  # no row path, so every product goes per image
+    rng = np.random.default_rng(15)
+    x, w, b = _rand(rng, *xs), _rand(rng, *ws), _rand(rng, ws[0]) if bias else None
+    pads = _ref_pads(w, padding, dilation)
+    got = F.conv2d(ag.tensor(x), ag.tensor(w), None if b is None else ag.tensor(b), stride, padding, dilation)
+    np.testing.assert_allclose(got.numpy(), ref_conv2d(x, w, b, _pair(stride), pads, _pair(dilation)),
+                               rtol=1e-10, atol=1e-10)
+    args = [ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)]
+    assert ag.gradcheck(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation), args)
+    assert ag.gradgradcheck(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation).tanh(), args)
+
+
+def test_conv_transpose2d_per_image_matches_loop_reference(monkeypatch):
+    monkeypatch.setattr(_conv, "_IMAGE_MIN_PIXELS", 1)
+    rng = np.random.default_rng(16)
+    x, w = _rand(rng, 2, 3, 4, 5), _rand(rng, 3, 2, 3, 2)
+    want = ref_conv_transpose2d(x, w, None, (2, 1), (1, 0), (1, 0), 1, (1, 2))
+    got = F.conv_transpose2d(ag.tensor(x), ag.tensor(w), None, (2, 1), (1, 0), (1, 0), 1, (1, 2))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-10)
+    args = [ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)]
+    assert ag.gradcheck(lambda x, w: F.conv_transpose2d(x, w, None, (2, 1), (1, 0), (1, 0), 1, (1, 2)), args)
+
+
+def test_conv_per_image_is_taken_for_a_first_layer_and_matches_the_folded_im2col():
+    """1 channel, 5x5, 28x28 planes (the MNIST CNN's first layer): image by image by default; its three
+    products equal the folded im2col's, in float64 and float32."""
+    rng = np.random.default_rng(17)
+    g = _conv._Geom((28, 28), (28, 28), (5, 5), (1, 1), (1, 1), (2, 2), 1)
+    assert _conv._per_image(g, 1) and not _conv._by_rows(g, 1)
+    assert not _conv._per_image(g._replace(out_size=(7, 7), in_size=(7, 7)), 1)  # small planes stay folded
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 2e-5)):
+        x, w, gy = (_rand(rng, *s).astype(dtype) for s in ((3, 1, 28, 28), (4, 1, 5, 5), (3, 4, 28, 28)))
+        cols = _conv._im2col(x, g)
+        y = np.matmul(w.reshape(1, 4, -1), cols).reshape(4, 3, 28, 28).transpose(1, 0, 2, 3)
+        got = _conv._conv_arrays(x, w, g)
+        assert got.dtype == dtype and got.flags.c_contiguous
+        np.testing.assert_allclose(got, y, rtol=tol, atol=tol)
+        gcols = _conv._grad_cols(gy, 1)
+        gw = _conv._weight_grad_arrays(x, gy, g)
+        assert gw.dtype == dtype
+        np.testing.assert_allclose(gw, np.matmul(gcols, cols.transpose(0, 2, 1)).reshape(w.shape), rtol=tol,
+                                   atol=tol * 100)
+        np.testing.assert_allclose(_conv._conv_transpose_arrays(gy, w, g),
+                                   _conv._col2im(np.matmul(w.reshape(1, 4, -1).transpose(0, 2, 1), gcols), g, 3, 1),
+                                   rtol=tol, atol=tol)
 
 
 # ---- max pooling over windows that tile the input (pool.py's tiled path, used by the CNNs here) ----
