@@ -444,15 +444,20 @@ def test_conv_by_rows_is_taken_for_deep_inputs_and_matches_the_im2col_path():
                                rtol=1e-12, atol=1e-12)
 
 
-def test_conv_transpose2d_by_rows_matches_loop_reference(monkeypatch):
-    monkeypatch.setattr(_conv, "_ROW_MIN_DEPTH", 1)
+@pytest.mark.parametrize("path, stride, padding, op, dilation", [
+    ("_ROW_MIN_DEPTH", (1, 2), (1, 0), (0, 1), (2, 1)),      # one kernel row at a time
+    ("_IMAGE_MIN_PIXELS", (2, 1), (1, 0), (1, 0), (1, 2)),   # image by image
+])
+def test_conv_transpose2d_by_rows_and_per_image_match_loop_reference(path, stride, padding, op, dilation,
+                                                                      monkeypatch):
+    monkeypatch.setattr(_conv, path, 1)  # a threshold of 1 sends these small shapes down that path
     rng = np.random.default_rng(14)
     x, w = _rand(rng, 2, 3, 4, 5), _rand(rng, 3, 2, 3, 2)
-    want = ref_conv_transpose2d(x, w, None, (1, 2), (1, 0), (0, 1), 1, (2, 1))
-    got = F.conv_transpose2d(ag.tensor(x), ag.tensor(w), None, (1, 2), (1, 0), (0, 1), 1, (2, 1))
+    want = ref_conv_transpose2d(x, w, None, stride, padding, op, 1, dilation)
+    got = F.conv_transpose2d(ag.tensor(x), ag.tensor(w), None, stride, padding, op, 1, dilation)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-10)
     args = [ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)]
-    assert ag.gradcheck(lambda x, w: F.conv_transpose2d(x, w, None, (1, 2), (1, 0), (0, 1), 1, (2, 1)), args)
+    assert ag.gradcheck(lambda x, w: F.conv_transpose2d(x, w, None, stride, padding, op, 1, dilation), args)
 
 
 # ---- the image-by-image path (one group, shallow inputs, output planes of _IMAGE_MIN_PIXELS or more) ----
@@ -472,17 +477,6 @@ def test_conv2d_per_image_matches_loop_reference_and_gradients(xs, ws, stride, p
     args = [ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)]
     assert ag.gradcheck(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation), args)
     assert ag.gradgradcheck(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation).tanh(), args)
-
-
-def test_conv_transpose2d_per_image_matches_loop_reference(monkeypatch):
-    monkeypatch.setattr(_conv, "_IMAGE_MIN_PIXELS", 1)
-    rng = np.random.default_rng(16)
-    x, w = _rand(rng, 2, 3, 4, 5), _rand(rng, 3, 2, 3, 2)
-    want = ref_conv_transpose2d(x, w, None, (2, 1), (1, 0), (1, 0), 1, (1, 2))
-    got = F.conv_transpose2d(ag.tensor(x), ag.tensor(w), None, (2, 1), (1, 0), (1, 0), 1, (1, 2))
-    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-10)
-    args = [ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)]
-    assert ag.gradcheck(lambda x, w: F.conv_transpose2d(x, w, None, (2, 1), (1, 0), (1, 0), 1, (1, 2)), args)
 
 
 def test_conv_per_image_is_taken_for_a_first_layer_and_matches_the_folded_im2col():
