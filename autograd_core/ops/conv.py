@@ -196,9 +196,14 @@ def _row_block(B, g, i, L):
 
 
 def _row_grad(grad):
-    """grad (N, O, Ho, Wo) -> (O, Ho*N*Wo), the layout of the row products' outputs."""
+    """grad (N, O, Ho, Wo) -> (Ho*N*Wo, O), the row products' pixel order with the channels innermost.
+
+    why: the weight gradient's long-sum product reads it as its right-hand side, which OpenBLAS runs
+    ~25% faster untransposed (0.44 vs 0.55 ms per kernel row on the MNIST CNN's second layer); the
+    copy itself costs the same as the (O, Ho*N*Wo) order's.
+    """
     N, O, Ho, Wo = grad.shape
-    return xp.ascontiguousarray(grad.transpose(1, 2, 0, 3)).reshape(O, Ho * N * Wo)
+    return xp.ascontiguousarray(grad.transpose(2, 0, 3, 1)).reshape(Ho * N * Wo, O)
 
 
 def _conv_rows(B, w, g, N):
@@ -215,18 +220,18 @@ def _conv_rows(B, w, g, N):
     return xp.ascontiguousarray(y.reshape(O, Ho, N, Wo).transpose(2, 0, 1, 3))
 
 
-def _weight_grad_rows(B, gyt, g, C):
+def _weight_grad_rows(B, gt, g, C):
     """gw (O, C, kh, kw) from x's row buffer B and grad in `_row_grad` layout: one matmul per kernel row."""
-    O, (kh, kw) = gyt.shape[0], g.kernel
-    L = gyt.shape[1] // g.out_size[0]
-    gw = xp.empty((kh, C * kw, O), dtype=gyt.dtype)
+    O, (kh, kw) = gt.shape[1], g.kernel
+    L = gt.shape[0] // g.out_size[0]
+    gw = xp.empty((kh, C * kw, O), dtype=gt.dtype)
     for i in range(kh):
-        # why: (C*kw, O) = view @ grad.T runs ~20% faster in OpenBLAS than the (O, C*kw) orientation
-        xp.matmul(_row_block(B, g, i, L), gyt.T, out=gw[i])
+        # why: (C*kw, O) = view @ grad runs ~20% faster in OpenBLAS than the (O, C*kw) orientation
+        xp.matmul(_row_block(B, g, i, L), gt, out=gw[i])
     return gw.reshape(kh, C, kw, O).transpose(3, 1, 0, 2)
 
 
-def _conv_transpose_rows(gyt, w, g, N):
+def _conv_transpose_rows(gt, w, g, N):
     """x-shaped (N, C, H, W) = conv_transpose(gy, w) from gy in `_row_grad` layout.
 
     The adjoint of `_conv_rows` step by step: per kernel row a matmul into the row buffer (transposed,
@@ -237,15 +242,15 @@ def _conv_transpose_rows(gyt, w, g, N):
     (H, W), (Ho, Wo), pt, sw = g.in_size, g.out_size, g.pad[0], g.stride[1]
     Hr, L = _row_span(g), N * Wo
     wr = xp.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, O, C * kw)
-    # why: (Ho*N*Wo, C*kw) = grad.T @ w, the long axis first, runs ~1.6x faster with 2 OpenBLAS threads
+    # why: (Ho*N*Wo, C*kw) = grad @ w, the long axis first, runs ~1.6x faster with 2 OpenBLAS threads
     # than (C*kw, Ho*N*Wo) = w.T @ grad (and ~5% faster with one)
-    Bt = xp.empty((Hr * L, C * kw), dtype=gyt.dtype)
+    Bt = xp.empty((Hr * L, C * kw), dtype=gt.dtype)
     Bt[Ho * L:] = 0  # rows below the first kernel row's view (at least kh - 1 of them)
     for i in range(kh):
-        gemm_into(gyt.T, wr[i], _row_block(Bt.T, g, i, L).T, accumulate=i > 0)
+        gemm_into(gt, wr[i], _row_block(Bt.T, g, i, L).T, accumulate=i > 0)
     B5 = Bt.reshape(Hr, N, Wo, C, kw)
     rows = max(0, min(H, Hr - pt))
-    dxt = xp.zeros((H, N, W, C), dtype=gyt.dtype)
+    dxt = xp.zeros((H, N, W, C), dtype=gt.dtype)
     for j in range(kw):
         w0, w1, start = _col_range(g, j, W)
         if w1 > w0:
