@@ -399,6 +399,7 @@ ROWS_GRID = [
     ((1, 2, 6, 7), (3, 2, 2, 4), 1, "same", 1),                 # asymmetric padding
     ((1, 2, 5, 4), (2, 2, 3, 2), (1, 3), (3, 4), (1, 2)),       # padding wider than the kernel
     ((2, 4, 5, 5), (3, 4, 5, 5), 1, 2, 1),
+    ((2, 3, 1, 6), (2, 3, 3, 2), 1, (3, 1), (3, 1)),            # kernel rows 0 and 2 only ever see padding
 ]
 
 
