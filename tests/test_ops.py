@@ -456,3 +456,22 @@ def test_broadcast_or_mixed_dtype_edges_are_checked():
     a.grad = None
     (a * c).sum().backward()
     assert a.grad.dtype == np.float32 and a.grad.shape == (3, 1)
+
+
+@pytest.mark.parametrize("shape,dtype", [
+    ((3, 4096), np.float32),          # whole blocks of the zero block
+    ((5, 1000, 3), np.float32),       # blocks and a partial last block
+    ((4097,), np.float64),
+    ((7,), np.float32),               # smaller than one block: the plain path
+])
+def test_relu_forward_blocked_equals_maximum_with_nan_inf_and_signed_zero(shape, dtype):
+    """ReLU's forward compares against a block of zeros (a faster NumPy loop): same values as max(x, 0)."""
+    x = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+    flat = x.reshape(-1)
+    flat[[0, 1, 2, -1]] = [np.nan, -np.inf, -0.0, np.inf]
+    y = ag.relu(ag.tensor(x)).numpy()
+    ref = np.maximum(x, 0)
+    np.testing.assert_array_equal(y, ref)
+    assert y.dtype == dtype and np.array_equal(np.signbit(y), np.signbit(ref))
+    strided = ag.relu(ag.tensor(x)[..., ::2]).numpy()  # not contiguous: the plain path
+    np.testing.assert_array_equal(strided, np.maximum(x[..., ::2], 0))

@@ -422,7 +422,7 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = xp.maximum(x, 0)
+        y = _max_with_zero(x)
         ctx.save_for_backward(y)
         return y
 
@@ -430,6 +430,28 @@ class Relu(Function):
     def backward(ctx, grad):
         y, = ctx.saved_tensors
         return grad * (y > _ZERO)
+
+
+_ZERO_BLOCK = 4096
+
+
+def _max_with_zero(x):
+    """max(x, 0) elementwise, NaN kept (ReLU's forward).
+
+    why: NumPy's maximum against a broadcast scalar misses its vector loop (0.40 vs 0.24 ms on the
+    800K floats of the MNIST CNN's first activation), so a contiguous float array is compared row by
+    row against a small block of zeros, and only the last partial block against the scalar.
+    """
+    n = x.size
+    if x.dtype.kind != "f" or not x.flags.c_contiguous or n < _ZERO_BLOCK:
+        return xp.maximum(x, 0)
+    y = xp.empty(x.shape, dtype=x.dtype)
+    xf, yf = x.reshape(-1), y.reshape(-1)
+    bulk = n - n % _ZERO_BLOCK
+    xp.maximum(xf[:bulk].reshape(-1, _ZERO_BLOCK), xp.zeros(_ZERO_BLOCK, dtype=x.dtype),
+               out=yf[:bulk].reshape(-1, _ZERO_BLOCK))
+    xp.maximum(xf[bulk:], 0, out=yf[bulk:])
+    return y
 
 
 class Abs(Function):
