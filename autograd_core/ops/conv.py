@@ -217,8 +217,8 @@ def _first_full_row(spans, Ho):
     return next((i for i, span in enumerate(spans) if span == (0, Ho)), None)
 
 
-def _conv_rows(B, w, g, N):
-    """y (N, O, Ho, Wo) = conv(x, w) from x's row buffer B: kh matmuls on shifted views, summed."""
+def _conv_rows(B, w, g, N, bias=None):
+    """y (N, O, Ho, Wo) = conv(x, w) (+ bias) from x's row buffer B: kh matmuls on shifted views, summed."""
     O, C, kh, kw = w.shape
     (Ho, Wo), L, dh = g.out_size, N * g.out_size[1], g.dilation[0]
     wr = xp.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, O, C * kw)
@@ -233,7 +233,7 @@ def _conv_rows(B, w, g, N):
         if b > a:
             r = i * dh
             gemm_into(wr[i], B[:, (r + a) * L:(r + b) * L], y[:, a * L:b * L], accumulate=i != first)
-    return xp.ascontiguousarray(y.reshape(O, Ho, N, Wo).transpose(2, 0, 1, 3))
+    return _nchw(y.reshape(O, Ho, N, Wo).transpose(2, 0, 1, 3), bias)
 
 
 def _weight_grad_rows(B, gt, g, C):
@@ -272,11 +272,19 @@ def _conv_transpose_rows(gt, w, g, N):
             r = i * dh + a - pt  # Bt row of output row a
             gemm_into(gt[a * L:b * L], wr[i], Bt[r * L:(r + b - a) * L], accumulate=i != first)
     B5 = Bt.reshape(rows, N, Wo, C, kw)
-    dxt = xp.zeros((H, N, W, C), dtype=gt.dtype)
-    for j in range(kw):
-        w0, w1, start = _col_range(g, j, W)
+    ranges = [_col_range(g, j, W) for j in range(kw)]
+    # a kernel column that reaches every input pixel writes dxt; the others add (else zero it first)
+    full = next((j for j, (w0, w1, start) in enumerate(ranges)
+                 if rows == H and start == 0 and w1 - w0 == W and (sw == 1 or W == 1)), None)
+    dxt = (xp.zeros if full is None else xp.empty)((H, N, W, C), dtype=gt.dtype)
+    for j in sorted(range(kw), key=lambda j: j != full):
+        w0, w1, start = ranges[j]
         if w1 > w0:
-            dxt[:rows, :, start:start + (w1 - w0 - 1) * sw + 1:sw] += B5[:, :, w0:w1, :, j]
+            dst = dxt[:rows, :, start:start + (w1 - w0 - 1) * sw + 1:sw]
+            if j == full:
+                dst[...] = B5[:, :, w0:w1, :, j]
+            else:
+                dst += B5[:, :, w0:w1, :, j]
     return xp.ascontiguousarray(dxt.transpose(1, 3, 0, 2))
 
 
@@ -289,19 +297,33 @@ def _input_cols(x, g, c_in):
     return _im2col_images(x, g) if _per_image(g, c_in) else _im2col(x, g)
 
 
-def _conv_arrays(x, w, g, cols=None):
-    """y (N, O, Ho, Wo) = conv(x, w) on arrays; cols: x's ready buffer (`_input_cols`)."""
+def _nchw(y, bias):
+    """A fresh C-contiguous copy of the (N, O, Ho, Wo) view y, plus bias (O,) when given.
+
+    why: copy, then add in place -- NumPy runs the add fused into the transposing copy ~40% slower
+    (0.31 vs 0.22 ms for the MNIST CNN's second layer)."""
+    out = xp.ascontiguousarray(y)
+    if bias is not None:
+        out += bias.reshape(1, -1, 1, 1)
+    return out
+
+
+def _conv_arrays(x, w, g, cols=None, bias=None):
+    """y (N, O, Ho, Wo) = conv(x, w) (+ bias) on arrays; cols: x's ready buffer (`_input_cols`)."""
     N = x.shape[0]
     O, G = w.shape[0], g.groups
     if _by_rows(g, w.shape[1]):
-        return _conv_rows(_row_cols(x, g) if cols is None else cols, w, g, N)
+        return _conv_rows(_row_cols(x, g) if cols is None else cols, w, g, N, bias)
     if _per_image(g, w.shape[1]):
         cols = _im2col_images(x, g) if cols is None else cols
-        return xp.matmul(w.reshape(O, -1), cols).reshape(N, O, *g.out_size)  # NCHW as it comes
+        y = xp.matmul(w.reshape(O, -1), cols).reshape(N, O, *g.out_size)  # NCHW as it comes
+        if bias is not None:
+            y += bias.reshape(1, -1, 1, 1)  # y is a fresh product: add in place
+        return y
     if cols is None:
         cols = _im2col(x, g)
     y = xp.matmul(w.reshape(G, O // G, -1), cols)  # (G, Og, N*Ho*Wo)
-    return xp.ascontiguousarray(y.reshape(O, N, *g.out_size).transpose(1, 0, 2, 3))
+    return _nchw(y.reshape(O, N, *g.out_size).transpose(1, 0, 2, 3), bias)
 
 
 def _as_full_correlation(g, c_in):
@@ -419,9 +441,7 @@ class Conv2d(Function):
         need_x, need_w, _ = ctx.needs_input_grad[:3]
         ctx.geom = geom
         cols = _input_cols(x, geom, w.shape[1])
-        y = _conv_arrays(x, w, geom, cols)
-        if b is not None:
-            y += b.reshape(1, -1, 1, 1)  # y is a fresh copy: adding in place saves a temporary
+        y = _conv_arrays(x, w, geom, cols, b)
         ctx.save_for_backward(x if need_w else None, w if need_x else None, cols if need_w else None)
         return y
 
