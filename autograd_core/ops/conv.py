@@ -176,19 +176,20 @@ def _inside_rows(g):
 
 def _row_cols(x, g):
     """x (N, C, H, W) -> B (C*kw, rows*N*Wo) with B[(c, j), (r, n, w)] = padded x[n, c, r, w*sw + j*dw]:
-    the canvas rows inside the input only (`_inside_rows`; `_kernel_row_spans` never reads the others)."""
+    the canvas rows inside the input only (`_inside_rows`; `_kernel_row_spans` never reads the others).
+
+    Two copies: x into a zeroed (C, rows, N, Wc) canvas, padded along the width only, then every kernel
+    column's shifted window of it at once. why: the windows bring their padding zeros along, where
+    filling each band's border columns on its own wrote 1-2 floats at a time (~0.1 ms of ~0.8).
+    """
     N, C, H, W = x.shape
-    kw, (_, Wo), sw = g.kernel[1], g.out_size, g.stride[1]
-    rows = _inside_rows(g)
-    B = xp.empty((C, kw, rows, N, Wo), dtype=x.dtype)
-    xt = x.transpose(1, 2, 0, 3)[:, :rows]  # (C, rows, N, W) view
-    for j in range(kw):
-        w0, w1, start = _col_range(g, j, W)
-        band = B[:, j]
-        band[..., :w0] = 0
-        band[..., w1:] = 0
-        if w1 > w0:
-            band[..., w0:w1] = xt[..., start:start + (w1 - w0 - 1) * sw + 1:sw]
+    kw, (_, Wo), sw, dw, pl = g.kernel[1], g.out_size, g.stride[1], g.dilation[1], g.pad[1]
+    rows, Wc = _inside_rows(g), _canvas_size(g)[1]
+    xt = xp.zeros((C, rows, N, Wc), dtype=x.dtype)
+    xt[..., pl:pl + W] = x.transpose(1, 2, 0, 3)[:, :rows]
+    s0, _, s2, s3 = xt.strides
+    B = xp.empty((C, kw, rows * N, Wo), dtype=x.dtype)
+    xp.copyto(B, as_strided(xt, B.shape, (s0, s3 * dw, s2, s3 * sw), writeable=False))
     return B.reshape(C * kw, rows * N * Wo)
 
 
