@@ -3,6 +3,11 @@
 For each workload, our median step time and, when PyTorch is importable, PyTorch's on the same data
 in the same run, interleaved block by block so machine noise hits both alike; then ours/PyTorch.
 PyTorch is never a dependency of the project: it is imported here only if present.
+
+Each timed block is preceded by untimed steps of the same side (`--settle` seconds): both libraries
+leave worker threads spinning for a while after their last parallel call (OpenBLAS's for ~0.1 s), and
+a block timed right after the other side's would share the cores with them. Without this, PyTorch's
+blocks that followed ours ran ~40% slower on a 2-core machine, flattering every ratio.
 """
 import argparse
 import ctypes
@@ -79,14 +84,18 @@ def machine_info(torch):
     return info
 
 
-def _time_block(step, number):
+def _time_block(step, number, settle_s=0.0):
+    """Seconds per step over `number` steps, after untimed steps for settle_s (see the module docstring)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < settle_s:
+        step()
     t0 = time.perf_counter()
     for _ in range(number):
         step()
     return (time.perf_counter() - t0) / number
 
 
-def run_workload(w, torch, repeat, warmup, seed, min_block_s):
+def run_workload(w, torch, repeat, warmup, seed, min_block_s, settle_s=0.3):
     """Time one workload: warm up both sides, then `repeat` interleaved blocks; medians per step."""
     data = w.data(np.random.default_rng(seed))
     sides = {"ours": w.setup(ag, data)}
@@ -106,9 +115,9 @@ def run_workload(w, torch, repeat, warmup, seed, min_block_s):
     for r in range(repeat):
         # why: alternate which side goes first so drifting machine load is shared evenly
         for name in (order if r % 2 == 0 else order[::-1]):
-            times[name].append(_time_block(sides[name], number))
+            times[name].append(_time_block(sides[name], number, settle_s if len(sides) > 1 else 0.0))
     res = {"name": w.name, "family": w.family, "description": w.description, "target": w.target,
-           "number": number, "repeat": repeat,
+           "number": number, "repeat": repeat, "settle_s": settle_s if len(sides) > 1 else 0.0,
            "ours_s": statistics.median(times["ours"]), "ours_blocks_s": times["ours"]}
     if target_s is not None:
         res["target_s"] = target_s
@@ -153,6 +162,9 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=7, help="timed blocks per side (the median is reported)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps per side before timing")
     p.add_argument("--block", type=float, default=0.2, help="seconds one timed block of ours should last")
+    p.add_argument("--settle", type=float, default=0.3,
+                   help="seconds of untimed steps of a side before each of its timed blocks, so the other "
+                        "library's idle worker threads have stopped spinning (with PyTorch only)")
     p.add_argument("--seed", type=int, default=0, help="seed for the workloads' data")
     p.add_argument("--json", metavar="PATH", help="also write the results (and machine) as JSON")
     p.add_argument("--threads", type=int,
@@ -198,7 +210,7 @@ def main(argv=None):
 
     results = []
     for w in chosen:
-        results.append(run_workload(w, torch, args.repeat, args.warmup, args.seed, args.block))
+        results.append(run_workload(w, torch, args.repeat, args.warmup, args.seed, args.block, args.settle))
     print_table(results)
     if args.json:
         with open(args.json, "w") as f:
