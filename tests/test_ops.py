@@ -459,19 +459,26 @@ def test_broadcast_or_mixed_dtype_edges_are_checked():
 
 
 @pytest.mark.parametrize("shape,dtype", [
-    ((3, 4096), np.float32),          # whole blocks of the zero block
+    ((3, 4096), np.float32),          # whole blocks
     ((5, 1000, 3), np.float32),       # blocks and a partial last block
     ((4097,), np.float64),
     ((7,), np.float32),               # smaller than one block: the plain path
 ])
-def test_relu_forward_blocked_equals_maximum_with_nan_inf_and_signed_zero(shape, dtype):
-    """ReLU's forward compares against a block of zeros (a faster NumPy loop): same values as max(x, 0)."""
+@pytest.mark.parametrize("name,fn,ref", [
+    ("relu", ag.relu, lambda x: np.maximum(x, 0)),
+    ("clamp min", lambda t: ag.clamp(t, min=-0.5), lambda x: np.maximum(x, -0.5)),
+    ("clamp max", lambda t: ag.clamp(t, max=0.25), lambda x: np.minimum(x, 0.25)),
+    ("clamp both", lambda t: ag.clamp(t, -0.5, 0.25), lambda x: np.minimum(np.maximum(x, -0.5), 0.25)),
+])
+def test_blocked_scalar_extremes_equal_numpy_with_nan_inf_and_signed_zero(shape, dtype, name, fn, ref):
+    """ReLU's and clamp's forward compare against a block filled with the number (a faster NumPy loop):
+    the same values, dtype and signs of zero as NumPy's maximum / minimum with the scalar."""
     x = np.random.default_rng(3).standard_normal(shape).astype(dtype)
     flat = x.reshape(-1)
     flat[[0, 1, 2, -1]] = [np.nan, -np.inf, -0.0, np.inf]
-    y = ag.relu(ag.tensor(x)).numpy()
-    ref = np.maximum(x, 0)
-    np.testing.assert_array_equal(y, ref)
-    assert y.dtype == dtype and np.array_equal(np.signbit(y), np.signbit(ref))
-    strided = ag.relu(ag.tensor(x)[..., ::2]).numpy()  # not contiguous: the plain path
-    np.testing.assert_array_equal(strided, np.maximum(x[..., ::2], 0))
+    y = fn(ag.tensor(x)).numpy()
+    expected = ref(x)
+    np.testing.assert_array_equal(y, expected)
+    assert y.dtype == dtype and np.array_equal(np.signbit(y), np.signbit(expected))
+    strided = fn(ag.tensor(x)[..., ::2]).numpy()  # not contiguous: the plain path
+    np.testing.assert_array_equal(strided, ref(x[..., ::2]))
