@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m benchmarks [names...] [--repeat N] [--warmup N] [--json PATH] [--threads N]`.
+"""Run the benchmarks: `python -m benchmarks [names...] [--repeat N] [--warmup N] [--settle S] [--json PATH] [--threads N]`.
 
 For each workload, our median step time and, when PyTorch is importable, PyTorch's on the same data
 in the same run, interleaved block by block so machine noise hits both alike; then ours/PyTorch.
