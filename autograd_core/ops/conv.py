@@ -176,7 +176,7 @@ def _inside_rows(g):
 
 def _row_cols(x, g):
     """x (N, C, H, W) -> B (C*kw, rows*N*Wo) with B[(c, j), (r, n, w)] = padded x[n, c, r, w*sw + j*dw]:
-    the canvas rows inside the input only (`_inside_rows`; `_kernel_row_spans` never reads the others).
+    the canvas rows inside the input only (`_inside_rows`; `_row_terms` never reads the others).
 
     Two copies: x into a zeroed (C, rows, N, Wc) canvas, padded along the width only, then every kernel
     column's shifted window of it at once. why: the windows bring their padding zeros along, where
@@ -204,49 +204,54 @@ def _row_grad(grad):
     return xp.ascontiguousarray(grad.transpose(2, 0, 3, 1)).reshape(Ho * N * Wo, O)
 
 
-def _kernel_row_spans(g):
-    """Per kernel row i, the output rows [a, b) it reaches the input from: canvas row ho + i*dh inside the
-    input, not in the top/bottom padding. why: elsewhere kernel row i only multiplies padding zeros, so
-    the row products skip those rows (a 5x5 kernel with padding 2 on 14 rows: 64 of 70 row products)."""
+def _row_terms(g):
+    """(i, a, b, r) for each kernel row i that reaches the input: its products cover output rows [a, b), and
+    r is the row of the row buffers (`_row_cols`, the adjoint's Bt) where output row a's inputs start.
+
+    why: kernel row i meets the input only where canvas row ho + i*dh is not top/bottom padding; elsewhere it
+    would multiply zeros, so the row products skip those rows (5x5 kernel, padding 2, 14 rows: 64 of 70).
+    """
     (H, _), (Ho, _), kh, dh, pt = g.in_size, g.out_size, g.kernel[0], g.dilation[0], g.pad[0]
-    spans = []
+    terms = []
     for i in range(kh):
-        a = min(Ho, max(0, pt - i * dh))
-        spans.append((a, max(a, min(Ho, pt + H - i * dh))))
-    return spans
+        a, b = max(0, pt - i * dh), min(Ho, pt + H - i * dh)
+        if b > a:
+            terms.append((i, a, b, i * dh + a - pt))
+    return terms
 
 
-def _first_full_row(spans, Ho):
-    """A kernel row reaching every output row (its product writes, the others add), or None (zero first)."""
-    return next((i for i, span in enumerate(spans) if span == (0, Ho)), None)
+def _writer_first(terms, covers):
+    """(terms with the first one that covers the whole output moved to the front, that term or None).
+
+    why: a sum of products needs no zeroed output when one term covering it all writes and the rest add."""
+    first = next((t for t in terms if covers(t)), None)
+    return ([first] + [t for t in terms if t is not first] if first is not None else terms), first
 
 
 def _conv_rows(B, w, g, N, bias=None):
     """y (N, O, Ho, Wo) = conv(x, w) (+ bias) from x's row buffer B: kh matmuls on shifted views, summed."""
     O, C, kh, kw = w.shape
-    (Ho, Wo), L, dh = g.out_size, N * g.out_size[1], g.dilation[0]
+    (Ho, Wo), L = g.out_size, N * g.out_size[1]
     wr = xp.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, O, C * kw)
     # why: (O, Ho*N*Wo) = w @ view keeps rows of Wo pixels together, so the transpose to (N, O, Ho, Wo)
     # copies runs of Wo floats; the long-axis-first product (Ho*N*Wo, O) multiplies a little faster but
     # its transpose moves single floats (MNIST CNN step, same process alternating: 1-2 ms of ~23 faster)
-    spans = _kernel_row_spans(g)
-    first = _first_full_row(spans, Ho)
+    terms, first = _writer_first(_row_terms(g), lambda t: (t[1], t[2]) == (0, Ho))
     y = (xp.zeros if first is None else xp.empty)((O, Ho * L), dtype=B.dtype)
-    for i in sorted(range(kh), key=lambda i: i != first):
-        a, b = spans[i]
-        if b > a:
-            r = i * dh + a - g.pad[0]  # B's row of output row a
-            gemm_into(wr[i], B[:, r * L:(r + b - a) * L], y[:, a * L:b * L], accumulate=i != first)
+    for t in terms:
+        i, a, b, r = t
+        gemm_into(wr[i], B[:, r * L:(r + b - a) * L], y[:, a * L:b * L], accumulate=t is not first)
     return _nchw(y.reshape(O, Ho, N, Wo).transpose(2, 0, 1, 3), bias)
 
 
 def _weight_grad_rows(B, gt, g, C):
     """gw (O, C, kh, kw) from x's row buffer B and grad in `_row_grad` layout: one matmul per kernel row."""
-    O, (kh, kw), dh = gt.shape[1], g.kernel, g.dilation[0]
+    O, (kh, kw) = gt.shape[1], g.kernel
     L = gt.shape[0] // g.out_size[0]
-    gw = xp.empty((kh, C * kw, O), dtype=gt.dtype)
-    for i, (a, b) in enumerate(_kernel_row_spans(g)):
-        r = max(0, i * dh + a - g.pad[0])  # B's row of output row a (any row when the span is empty)
+    terms = _row_terms(g)
+    # a kernel row that never meets the input has a zero gradient
+    gw = (xp.empty if len(terms) == kh else xp.zeros)((kh, C * kw, O), dtype=gt.dtype)
+    for i, a, b, r in terms:
         # why: (C*kw, O) = view @ grad runs ~20% faster in OpenBLAS than the (O, C*kw) orientation
         xp.matmul(B[:, r * L:(r + b - a) * L], gt[a * L:b * L], out=gw[i])
     return gw.reshape(kh, C, kw, O).transpose(3, 1, 0, 2)
@@ -260,34 +265,28 @@ def _conv_transpose_rows(gt, w, g, N):
     (`gemm_into`), then the buffer's own adjoint: kw strided adds into the input.
     """
     O, C, kh, kw = w.shape
-    (H, W), Wo, pt, sw, dh = g.in_size, g.out_size[1], g.pad[0], g.stride[1], g.dilation[0]
+    (H, W), Wo, sw = g.in_size, g.out_size[1], g.stride[1]
     L, rows = N * Wo, _inside_rows(g)  # Bt holds the canvas rows pt .. pt + rows, as `_row_cols`
     wr = xp.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, O, C * kw)
-    spans = _kernel_row_spans(g)
-    # the kernel row whose product covers all of Bt writes it; the others add (else zero it first)
-    first = next((i for i, (a, b) in enumerate(spans) if a + i * dh == pt and b - a == rows), None)
+    terms, first = _writer_first(_row_terms(g), lambda t: t[3] == 0 and t[2] - t[1] == rows)
     # why: (rows*N*Wo, C*kw) = grad @ w, the long axis first, runs ~1.6x faster with 2 OpenBLAS threads
     # than (C*kw, rows*N*Wo) = w.T @ grad (and ~5% faster with one)
     Bt = (xp.zeros if first is None else xp.empty)((rows * L, C * kw), dtype=gt.dtype)
-    for i in sorted(range(kh), key=lambda i: i != first):
-        a, b = spans[i]
-        if b > a:
-            r = i * dh + a - pt  # Bt row of output row a
-            gemm_into(gt[a * L:b * L], wr[i], Bt[r * L:(r + b - a) * L], accumulate=i != first)
+    for t in terms:
+        i, a, b, r = t
+        gemm_into(gt[a * L:b * L], wr[i], Bt[r * L:(r + b - a) * L], accumulate=t is not first)
     B5 = Bt.reshape(rows, N, Wo, C, kw)
-    ranges = [_col_range(g, j, W) for j in range(kw)]
-    # a kernel column that reaches every input pixel writes dxt; the others add (else zero it first)
-    full = next((j for j, (w0, w1, start) in enumerate(ranges)
-                 if rows == H and start == 0 and w1 - w0 == W and (sw == 1 or W == 1)), None)
+    cols = [(j,) + _col_range(g, j, W) for j in range(kw)]
+    cols, full = _writer_first([c for c in cols if c[2] > c[1]],
+                               lambda c: rows == H and c[3] == 0 and c[2] - c[1] == W and (sw == 1 or W == 1))
     dxt = (xp.zeros if full is None else xp.empty)((H, N, W, C), dtype=gt.dtype)
-    for j in sorted(range(kw), key=lambda j: j != full):
-        w0, w1, start = ranges[j]
-        if w1 > w0:
-            dst = dxt[:rows, :, start:start + (w1 - w0 - 1) * sw + 1:sw]
-            if j == full:
-                dst[...] = B5[:, :, w0:w1, :, j]
-            else:
-                dst += B5[:, :, w0:w1, :, j]
+    for c in cols:
+        j, w0, w1, start = c
+        dst = dxt[:rows, :, start:start + (w1 - w0 - 1) * sw + 1:sw]
+        if c is full:
+            dst[...] = B5[:, :, w0:w1, :, j]
+        else:
+            dst += B5[:, :, w0:w1, :, j]
     return xp.ascontiguousarray(dxt.transpose(1, 3, 0, 2))
 
 
@@ -301,7 +300,7 @@ def _input_cols(x, g, c_in):
 
 
 def _nchw(y, bias):
-    """A fresh C-contiguous copy of the (N, O, Ho, Wo) view y, plus bias (O,) when given.
+    """y (N, O, Ho, Wo) as a C-contiguous array (a copy of a view, a fresh product as it is), plus bias (O,).
 
     why: copy, then add in place -- NumPy runs the add fused into the transposing copy ~40% slower
     (0.31 vs 0.22 ms for the MNIST CNN's second layer)."""
@@ -319,10 +318,7 @@ def _conv_arrays(x, w, g, cols=None, bias=None):
         return _conv_rows(_row_cols(x, g) if cols is None else cols, w, g, N, bias)
     if _per_image(g, w.shape[1]):
         cols = _im2col_images(x, g) if cols is None else cols
-        y = xp.matmul(w.reshape(O, -1), cols).reshape(N, O, *g.out_size)  # NCHW as it comes
-        if bias is not None:
-            y += bias.reshape(1, -1, 1, 1)  # y is a fresh product: add in place
-        return y
+        return _nchw(xp.matmul(w.reshape(O, -1), cols).reshape(N, O, *g.out_size), bias)  # NCHW as it comes
     if cols is None:
         cols = _im2col(x, g)
     y = xp.matmul(w.reshape(G, O // G, -1), cols)  # (G, Og, N*Ho*Wo)
